@@ -1,0 +1,40 @@
+# ShopSight task runner. CI calls `make test` (through .ci/run).
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run test lint typecheck unit bench clean schemas
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --user --quiet uv==0.13.9
+
+install: $(UV) ## Create .venv with every dependency from the lock file
+	$(UV) sync --frozen --all-extras --quiet
+
+run: install ## Demo store -> collector -> lake, then keep the server on http://$(HOST):$(PORT)
+	$(BIN)/shopsight quickstart --host $(HOST) --port $(PORT)
+
+lint: install ## ruff check + format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install ## mypy --strict on src/
+	$(BIN)/mypy
+
+test: lint typecheck ## Lint, type-check and run every test (unit + integration)
+	PYTHONHASHSEED=random $(BIN)/pytest -q
+
+bench: install ## Benchmarks against side-by-side baselines; prints ratios
+	$(BIN)/python -m benchmarks.run_all
+
+schemas: install ## Re-publish the JSON Schemas under schemas/
+	$(BIN)/shopsight schemas export schemas
+
+clean: ## Remove the venv and local data
+	rm -rf $(VENV) .shopsight .pytest_cache .mypy_cache .ruff_cache

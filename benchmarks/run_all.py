@@ -1,0 +1,146 @@
+"""ShopSight benchmarks, each printed as a ratio against a baseline run side by side on the same data.
+
+1. Collector: HTTP ``/v1/batch`` with durable (fsync'd) acks, 8 client threads in this process against
+   ``shopsight serve`` in another, vs a loop that parses the same payloads with orjson and appends them
+   to a file with one fsync per batch (the same fsync policy as one ack).
+2. Compaction: event log -> partitioned Parquet vs DuckDB ``COPY (read_json) TO parquet`` of the same
+   records as NDJSON.
+Run: ``make bench`` (2-core machine; numbers in the closing notes of the issues).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import resource
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import orjson
+
+from shopsight.config import load_settings
+from shopsight.demo.generator import DemoConfig, generate
+from shopsight.lake.compaction import compact
+from shopsight.platform import Platform
+from shopsight.testing.crash import create_write_key, free_port, start_server
+
+BATCH = 100
+
+
+def demo_batches(events: int) -> list[bytes]:
+    items = [d.data for d in generate(DemoConfig(seed=11, events=events)) if d.kind == "event"]
+    return [orjson.dumps({"batch": items[i : i + BATCH]}) for i in range(0, len(items), BATCH)]
+
+
+def baseline_append(batches: list[bytes], folder: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    count = 0
+    with open(folder / "baseline.ndjson", "ab") as fh:
+        for body in batches:
+            events = orjson.loads(body)["batch"]
+            fh.write(b"".join(orjson.dumps(e) + b"\n" for e in events))
+            fh.flush()
+            os.fsync(fh.fileno())
+            count += len(events)
+    return time.perf_counter() - started, count
+
+
+def collector_http(batches: list[bytes], home: Path, threads: int = 8) -> tuple[float, int, list[float]]:
+    write_key = create_write_key(home)
+    port = free_port()
+    server = start_server(home, port)
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode(),
+            "Content-Type": "application/json"}  # fmt: skip
+    latencies: list[float] = []
+    accepted = [0]
+    lock = threading.Lock()
+    work = iter(batches)
+
+    def client() -> None:
+        with httpx.Client(timeout=60) as http:
+            while True:
+                with lock:
+                    body = next(work, None)
+                if body is None:
+                    return
+                t0 = time.perf_counter()
+                response = http.post(f"http://127.0.0.1:{port}/v1/batch", content=body, headers=auth)
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+                    accepted[0] += response.json().get("accepted", 0)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    server.terminate()
+    server.wait()
+    return elapsed, accepted[0], latencies
+
+
+def bench_collector(events: int) -> None:
+    batches = demo_batches(events)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = []
+        for _ in range(2):  # alternate order, keep the median of each side
+            base_s, base_n = baseline_append(batches, Path(tmp))
+            ours_s, ours_n, latencies = collector_http(batches, Path(tmp) / f"home{len(runs)}")
+            runs.append((base_n / base_s, ours_n / ours_s, latencies))
+    base_rate = statistics.median(r[0] for r in runs)
+    ours_rate = statistics.median(r[1] for r in runs)
+    lat = sorted(itertools.chain.from_iterable(r[2] for r in runs))
+    p50, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
+    print(f"collector: {ours_rate:,.0f} events/s (HTTP, durable acks, batches of {BATCH}) vs baseline "
+          f"{base_rate:,.0f} events/s -> ratio {ours_rate / base_rate:.2f} (goal >= 0.50); "
+          f"batch latency p50 {p50:.1f} ms p99 {p99:.1f} ms")  # fmt: skip
+
+
+def bench_compaction(events: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        platform = Platform(load_settings(home=Path(tmp) / "home", log_group_commit_ms=0.0))
+        guard = platform.privacy
+        from shopsight.events.ingest import prepare_event
+
+        now = __import__("datetime").datetime.now(__import__("datetime").UTC)
+        records = [
+            prepare_event(d.data, source="bench", received_at=now, guard=guard).to_bytes()
+            for d in generate(DemoConfig(seed=5, events=events))
+            if d.kind == "event"
+        ]
+        for i in range(0, len(records), 5000):
+            platform.event_log.append(records[i : i + 5000])
+        ndjson = Path(tmp) / "records.ndjson"
+        ndjson.write_bytes(b"\n".join(records) + b"\n")
+        t0 = time.perf_counter()
+        reader = f"read_json('{ndjson}', format='newline_delimited', sample_size=-1)"
+        target = Path(tmp) / "duck.parquet"
+        duckdb.sql(f"COPY (SELECT * FROM {reader}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        duck_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
+        ours_s = time.perf_counter() - t0
+        platform.close()
+    n = len(records)
+    print(f"compaction: {n / ours_s:,.0f} rows/s vs DuckDB NDJSON->Parquet {n / duck_s:,.0f} rows/s "
+          f"-> ratio {duck_s / ours_s:.2f} (ours: partitioned, deduplicated)")  # fmt: skip
+
+
+def main() -> None:
+    print(f"machine: {os.cpu_count()} cores")
+    bench_collector(int(os.environ.get("BENCH_EVENTS", "20000")))
+    bench_compaction(int(os.environ.get("BENCH_EVENTS", "20000")))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of the benchmark process: {peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

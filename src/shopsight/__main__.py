@@ -1,0 +1,5 @@
+"""``python -m shopsight``."""
+
+from shopsight.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The HTTP server: collector endpoints, health and (later) the platform API and dashboard."""

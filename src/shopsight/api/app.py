@@ -1,0 +1,41 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from shopsight import __version__
+from shopsight.api.collector_routes import build_collector_router
+from shopsight.platform import Platform
+
+
+def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) -> FastAPI:
+    """Build the server for one platform: collector under ``/v1``, ``/health`` for probes.
+
+    The caller owns ``platform``; ``serve`` asks the app to close it when the server stops.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_platform_on_shutdown:
+            platform.close()
+
+    app = FastAPI(
+        title="ShopSight",
+        version=__version__,
+        description="Segment-compatible event collector and ShopSight platform API.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        """Liveness probe: 200 while the process serves requests."""
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(build_collector_router(platform))
+    return app

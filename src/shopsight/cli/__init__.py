@@ -1,0 +1,1 @@
+"""The ``shopsight`` command line (typer + rich)."""

@@ -1,0 +1,49 @@
+"""Root of the ``shopsight`` CLI: global options and one sub-command module per capability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopsight.cli import deadletters, demo, importing, lake, quickstart, schemas, serve, sources
+from shopsight.config import load_settings
+from shopsight.logs import configure_logging
+
+app = typer.Typer(
+    name="shopsight",
+    help="ShopSight: e-commerce events, lake, warehouse and intelligence on one self-hosted platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", envvar="SHOPSIGHT_HOME", help="Folder for all embedded data (.shopsight)."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level of the JSON logs on stderr.")] = "WARNING",
+) -> None:
+    """Global options shared by every command."""
+    overrides = {"home": home} if home is not None else {}
+    ctx.obj = load_settings(**overrides)
+    configure_logging(log_level)
+
+
+serve.register(app)
+sources.register(app)
+importing.register(app)
+lake.register(app)
+demo.register(app)
+schemas.register(app)
+deadletters.register(app)
+quickstart.register(app)
+
+
+def main() -> None:
+    """Entry point for ``python -m shopsight``."""
+    app()

@@ -1,0 +1,104 @@
+"""``shopsight quickstart`` (what ``make run`` calls): demo store -> collector -> lake, then serve."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+import uvicorn
+from rich.panel import Panel
+from rich.progress import Progress
+
+from shopsight.api.app import create_app
+from shopsight.cli.common import console, fail, settings_from
+from shopsight.demo.generator import DemoConfig, generate
+from shopsight.demo.writers import NdjsonWriter, send_to_collector
+from shopsight.lake.compaction import compact
+from shopsight.metadata.sources import create_source
+from shopsight.platform import Platform
+
+DEMO_SOURCE = "demo-web"
+
+
+def _demo_write_key(platform: Platform) -> str:
+    """The demo source's write key, kept in a 0600 file so later runs can print it again."""
+    path = platform.settings.home / "demo" / "write_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_key = create_source(platform.metadata, DEMO_SOURCE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(write_key)
+    return write_key
+
+
+def _start_server(server: uvicorn.Server, base_url: str) -> threading.Thread:
+    thread = threading.Thread(target=server.run, name="shopsight-server", daemon=True)
+    thread.start()
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return thread
+        except httpx.TransportError:
+            time.sleep(0.05)
+    fail(f"the server did not come up on {base_url}")
+    return thread
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``quickstart`` command."""
+
+    @app.command()
+    def quickstart(
+        ctx: typer.Context,
+        host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+        events: Annotated[int, typer.Option(help="Demo events to generate and send.")] = 20_000,
+        seed: Annotated[int, typer.Option(help="Demo generator seed.")] = 42,
+        serve: Annotated[bool, typer.Option(help="Keep serving after loading the demo.")] = True,
+    ) -> None:
+        """Generate the demo store, send it through the collector, compact the lake, keep serving."""
+        platform = Platform(settings_from(ctx))
+        base_url = f"http://{host}:{port}"
+        write_key = _demo_write_key(platform)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(platform), host=host, port=port, log_level="warning")
+        )
+        thread = _start_server(server, base_url)
+        demo_dir: Path = platform.settings.home / "demo"
+        with Progress(console=console) as progress, NdjsonWriter(demo_dir) as writer:
+            task = progress.add_task("sending demo events", total=events)
+            report = send_to_collector(
+                writer.tee(generate(DemoConfig(seed=seed, events=events))),
+                base_url,
+                write_key,
+                on_batch=lambda batch: progress.advance(task, batch.sent),
+            )
+        result = compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
+        console.print(
+            Panel.fit(
+                f"sent {report.sent} events: {report.accepted} accepted, {report.duplicates} duplicates, "
+                f"{report.rejected} rejected\nlake: {result.written} new records in {result.files} files\n"
+                f"entity files: {demo_dir}\n\n"
+                f"WRITE_KEY={write_key}\n"
+                f"curl -u \"$WRITE_KEY:\" -H 'Content-Type: application/json' {base_url}/v1/track \\\n"
+                '  -d \'{"userId":"u1","event":"Order Completed","properties":{"order_id":"o1",'
+                '"revenue":42.5}}\'\n'
+                f".venv/bin/shopsight --home {platform.settings.home} lake compact\n"
+                f".venv/bin/shopsight --home {platform.settings.home} lake ls\n"
+                f"API docs: {base_url}/docs   health: {base_url}/health",
+                title="ShopSight is running",
+            )
+        )
+        if serve:
+            thread.join()
+        else:
+            server.should_exit = True
+            thread.join()
+        platform.close()

@@ -1,0 +1,101 @@
+"""One typed settings object for the whole platform.
+
+Resolution order: explicit arguments > environment (``SHOPSIGHT_*``) > ``shopsight.toml`` > defaults.
+Every engine is chosen by one URL; with no configuration everything lives in folders under
+``SHOPSIGHT_HOME`` (default ``./.shopsight``) on the embedded engines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class CollectorLimits(BaseSettings):
+    """Limits the collector enforces per request and per write key (Segment uses 32 KB / 500 KB)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    max_event_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+    max_batch_events: int = 2500
+    rate_per_second: float = 2000.0
+    rate_burst: int = 4000
+    max_future_skew_seconds: int = 24 * 3600
+
+
+class Settings(BaseSettings):
+    """Platform settings. Engines are addressed by URL so scale-out is a config change, not a code change."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPSIGHT_",
+        env_nested_delimiter="__",
+        toml_file="shopsight.toml",
+        extra="ignore",
+    )
+
+    home: Path = Path(".shopsight")
+    lake_url: str = ""
+    warehouse_url: str = ""
+    metadata_url: str = ""
+    event_log_url: str = ""
+    key_store_url: str = ""
+    reporting_currency: str = "USD"
+    log_level: str = "INFO"
+    log_group_commit_ms: float = Field(default=2.0, ge=0.0)
+    log_segment_bytes: int = 64 * 1024 * 1024
+    collector: CollectorLimits = Field(default_factory=CollectorLimits)
+
+    @model_validator(mode="after")
+    def _default_urls_under_home(self) -> Settings:
+        """Fill any unset engine URL with the embedded default under ``home``."""
+        home = self.home.resolve()
+        defaults = {
+            "lake_url": f"file://{home / 'lake'}",
+            "warehouse_url": f"duckdb://{home / 'warehouse.duckdb'}",
+            "metadata_url": f"sqlite:///{home / 'metadata.sqlite'}",
+            "event_log_url": f"file://{home / 'eventlog'}",
+            "key_store_url": f"file://{home / 'keys'}",
+        }
+        for name, default in defaults.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, default)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments, then env, then secrets files, then ``shopsight.toml``."""
+        return (
+            init_settings,
+            env_settings,
+            file_secret_settings,
+            TomlConfigSettingsSource(settings_cls),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings object; keyword arguments win over every other source."""
+    return Settings(**overrides)
+
+
+def path_from_url(url: str) -> Path:
+    """Turn a ``file://`` or ``sqlite:///`` URL into a local path."""
+    for prefix in ("file://", "sqlite:///", "duckdb://"):
+        if url.startswith(prefix):
+            return Path(url[len(prefix) :])
+    raise ValueError(f"not a local URL: {url}")

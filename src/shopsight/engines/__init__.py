@@ -1,0 +1,31 @@
+"""Engine registry: an engine URL's scheme picks the adapter. Heavy imports stay lazy."""
+
+from __future__ import annotations
+
+from shopsight.config import Settings
+from shopsight.errors import ConfigError
+from shopsight.ports import EventLog, ObjectStore
+
+
+def open_event_log(settings: Settings, *, read_only: bool = False) -> EventLog:
+    """Open the event log named by ``settings.event_log_url`` (file:// embedded, redis:// Streams)."""
+    url = settings.event_log_url
+    if url.startswith("file://"):
+        from shopsight.engines.filelog.client import FileEventLog
+
+        return FileEventLog(
+            url.removeprefix("file://"),
+            group_commit_ms=settings.log_group_commit_ms,
+            segment_bytes=settings.log_segment_bytes,
+            read_only=read_only,
+        )
+    raise ConfigError(f"unsupported event log URL {url!r}: use file://")
+
+
+def open_object_store(url: str) -> ObjectStore:
+    """Open the lake's object store (file:// embedded)."""
+    if url.startswith("file://"):
+        from shopsight.engines.localfs.client import LocalObjectStore
+
+        return LocalObjectStore(url.removeprefix("file://"))
+    raise ConfigError(f"unsupported lake URL {url!r}: use file://")

@@ -1,0 +1,1 @@
+"""Embedded durable event log: segmented, checksummed, group-committed files on local disk."""

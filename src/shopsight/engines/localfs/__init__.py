@@ -1,0 +1,1 @@
+"""Local filesystem object store (the embedded lake)."""

@@ -1,0 +1,64 @@
+"""Turn one raw Segment call into a protected :class:`LakeRecord` (shared by collector and importer)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from shopsight.errors import ValidationFailed
+from shopsight.events.enrich import corrected_timestamp, enrich_event, is_too_far_in_future
+from shopsight.events.model import event_name, parse_event
+from shopsight.privacy.edge import PrivacyGuard
+from shopsight.records import LakeRecord, RecordKind
+
+
+def prepare_event(
+    event: dict[str, Any],
+    *,
+    source: str,
+    received_at: datetime,
+    guard: PrivacyGuard,
+    call_type: str | None = None,
+    max_future_skew_seconds: int = 3600,
+) -> LakeRecord:
+    """Validate, enrich and protect one event; raise ``ValidationFailed`` with reasons when it is bad."""
+    parsed = parse_event(event, call_type)
+    document = parsed.model_dump(mode="json", by_alias=True, exclude_none=True)
+    original = _timestamp(document, "timestamp")
+    timestamp = corrected_timestamp(
+        timestamp=original, sent_at=_timestamp(document, "sentAt"), received_at=received_at
+    )
+    if is_too_far_in_future(timestamp, received_at=received_at, tolerance_seconds=max_future_skew_seconds):
+        raise ValidationFailed([f"timestamp: {timestamp.isoformat()} is in the future"])
+    document = enrich_event(document, received_at=received_at, timestamp=timestamp, original=original)
+    subject = _subject(document)
+    message_id = document.get("messageId") or f"ss-{uuid.uuid4()}"
+    document["messageId"] = message_id
+    return LakeRecord(
+        id=f"{source}:{message_id}",
+        kind=RecordKind.EVENT,
+        name=event_name(parsed),
+        ts=timestamp,
+        received_at=received_at,
+        source=source,
+        subject=subject,
+        payload=guard.protect_event(document, subject=subject),
+    )
+
+
+def _timestamp(document: dict[str, Any], key: str) -> datetime | None:
+    value = document.get(key)
+    if not isinstance(value, str):
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _subject(document: dict[str, Any]) -> str | None:
+    """The customer whose data key protects this event: userId first, else anonymousId."""
+    for key in ("userId", "anonymousId", "previousId"):
+        value = document.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return None

@@ -1,0 +1,1 @@
+"""Privacy at the edge: per-customer envelope encryption, blind indexes, card tokenization."""

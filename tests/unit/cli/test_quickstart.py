@@ -1,0 +1,32 @@
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shopsight.cli.main import app
+from shopsight.config import load_settings
+from shopsight.lake.reader import published_files
+from shopsight.platform import Platform
+from shopsight.testing.crash import free_port
+
+
+def test_quickstart_loads_the_demo_into_the_lake_with_no_rejects(tmp_path: Path) -> None:
+    args = [
+        "--home",
+        str(tmp_path),
+        "quickstart",
+        "--port",
+        str(free_port()),
+        "--events",
+        "2000",
+        "--no-serve",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert " 0 rejected" in result.output
+    platform = Platform(load_settings(home=tmp_path))
+    try:
+        assert sum(e.rows for e in published_files(platform.lake, kind="event")) > 1500
+        assert platform.dead_letters.count() == 0
+    finally:
+        platform.close()
+    assert (tmp_path / "demo" / "write_key").stat().st_mode & 0o777 == 0o600
