@@ -19,7 +19,11 @@ def open_event_log(settings: Settings, *, read_only: bool = False) -> EventLog:
             segment_bytes=settings.log_segment_bytes,
             read_only=read_only,
         )
-    raise ConfigError(f"unsupported event log URL {url!r}: use file://")
+    if url.startswith(("redis://", "rediss://")):
+        from shopsight.engines.redis_streams.client import RedisStreamsEventLog
+
+        return RedisStreamsEventLog(url, read_only=read_only)
+    raise ConfigError(f"unsupported event log URL {url!r}: use file:// or redis://")
 
 
 def open_object_store(url: str) -> ObjectStore:

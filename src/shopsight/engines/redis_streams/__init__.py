@@ -1,1 +1,1 @@
-"""redis_streams package."""
+"""Scale-out event log: a Redis stream shared by every collector process (``redis://`` URLs)."""
