@@ -5,6 +5,8 @@
    to a file with one fsync per batch (the same fsync policy as one ack).
 2. Compaction: event log -> partitioned Parquet vs DuckDB ``COPY (read_json) TO parquet`` of the same
    records as NDJSON.
+3. Import: ``shopsight import`` of the real online-retail CSV (541,909 lines) with its mapping vs DuckDB
+   ``read_csv`` of the same file into a table.
 Run: ``make bench`` (2-core machine; numbers in the closing notes of the issues).
 """
 
@@ -134,10 +136,35 @@ def bench_compaction(events: int) -> None:
           f"-> ratio {duck_s / ours_s:.2f} (ours: partitioned, deduplicated)")  # fmt: skip
 
 
+ONLINE_RETAIL = (
+    Path(__file__).resolve().parents[2] / "shared/datasets/online-retail/online_retail_2010-12_2011-12.csv.gz"
+)
+
+
+def bench_import(path: Path = ONLINE_RETAIL) -> None:
+    from shopsight.importer import Importer, load_mapping
+
+    t0 = time.perf_counter()
+    rows = duckdb.sql(f"SELECT count(*) FROM (SELECT * FROM read_csv('{path}'))").fetchone()
+    duck_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        platform = Platform(load_settings(home=Path(tmp) / "home"))
+        t0 = time.perf_counter()
+        report = Importer(platform, load_mapping("online-retail")).import_file(path)
+        ours_s = time.perf_counter() - t0
+        platform.close()
+    n = report.rows
+    assert rows is not None and rows[0] == n, (rows, n)
+    print(f"import: {n / ours_s:,.0f} rows/s ({n:,} online-retail lines -> {sum(report.records.values()):,} "
+          f"validated, encrypted, durable records) vs DuckDB read_csv {n / duck_s:,.0f} rows/s "
+          f"-> ratio {duck_s / ours_s:.3f}")  # fmt: skip
+
+
 def main() -> None:
     print(f"machine: {os.cpu_count()} cores")
     bench_collector(int(os.environ.get("BENCH_EVENTS", "20000")))
     bench_compaction(int(os.environ.get("BENCH_EVENTS", "20000")))
+    bench_import()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the benchmark process: {peak_mb:,.0f} MB")
 

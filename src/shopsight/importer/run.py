@@ -82,6 +82,11 @@ class _Plan:
     kind: str
     tree: FieldTree | None
     groups: dict[str, _Group] = field(default_factory=dict)
+    list_tree: FieldTree = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The ``name[]`` sub-trees: all that later rows of a group contribute.
+        self.list_tree = {name: node for name, node in (self.tree or {}).items() if name.endswith("[]")}
 
 
 FILE_KINDS = {
@@ -181,8 +186,12 @@ class Importer:
             if skip is not None:
                 report.skipped[f"{plan.kind}: {skip.reason}"] += 1
                 continue
-            data = dict(context.values) if plan.tree is None else build(plan.tree, context)
             group = render(plan.spec.group_by, context) if plan.spec.group_by else None
+            if group is not None and group in plan.groups and plan.tree is not None:
+                # Later rows of a group only add list items (order lines): build just those.
+                data = build(plan.list_tree, context) if plan.list_tree else {}
+            else:
+                data = dict(context.values) if plan.tree is None else build(plan.tree, context)
             if plan.spec.key and group is None:
                 data["__key__"] = render(plan.spec.key, context)
             built.append((plan, data, group))
