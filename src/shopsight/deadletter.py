@@ -37,6 +37,8 @@ class Rejection:
     reason: str
     payload: bytes
     location: str | None = None
+    # Set by producers that replay input (file re-imports): a rejection already stored is not stored twice.
+    fingerprint: str | None = None
 
 
 class DeadLetterStore:
@@ -49,6 +51,7 @@ class DeadLetterStore:
 
     def put_many(self, origin: str, rejections: Sequence[Rejection]) -> None:
         """Store rejections in one transaction (durable before the caller answers)."""
+        rejections = self._unseen(rejections)
         if not rejections:
             return
         now = datetime.now(UTC)
@@ -60,11 +63,30 @@ class DeadLetterStore:
                 "location": r.location,
                 "reason": r.reason[:4000],
                 "payload_sealed": self._seal(r.payload),
+                "fingerprint": r.fingerprint,
             }
             for r in rejections
         ]
         with self._metadata.begin() as conn:
             conn.execute(insert(dead_letters), rows)
+
+    def _unseen(self, rejections: Sequence[Rejection]) -> list[Rejection]:
+        fingerprints = [r.fingerprint for r in rejections if r.fingerprint is not None]
+        if not fingerprints:
+            return list(rejections)
+        known: set[str] = set()
+        with self._metadata.connect() as conn:
+            for start in range(0, len(fingerprints), 500):
+                chunk = fingerprints[start : start + 500]
+                query = select(dead_letters.c.fingerprint).where(dead_letters.c.fingerprint.in_(chunk))
+                known.update(str(f) for f in conn.execute(query).scalars())
+        fresh: list[Rejection] = []
+        for rejection in rejections:
+            if rejection.fingerprint is None or rejection.fingerprint not in known:
+                fresh.append(rejection)
+                if rejection.fingerprint is not None:
+                    known.add(rejection.fingerprint)
+        return fresh
 
     def list(self, *, origin: str | None = None, limit: int = 100) -> list[DeadLetter]:
         """Most recent rejections first."""

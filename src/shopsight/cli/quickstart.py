@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from shopsight.api.app import create_app
 from shopsight.cli.common import console, fail, settings_from
 from shopsight.demo.generator import DemoConfig, generate
 from shopsight.demo.writers import NdjsonWriter, send_to_collector
+from shopsight.importer import Importer, load_mapping
 from shopsight.lake.compaction import compact
 from shopsight.metadata.sources import create_source
 from shopsight.platform import Platform
@@ -36,6 +38,16 @@ def _demo_write_key(platform: Platform) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(write_key)
     return write_key
+
+
+def _import_entities(platform: Platform, demo_dir: Path) -> str:
+    """The demo's entity files (customers, orders...) go in through the importer, as a store's would."""
+    importer = Importer(platform, load_mapping("shopsight"))
+    records: Counter[str] = Counter()
+    for path in sorted(demo_dir.glob("*.ndjson")):
+        if path.name != "events.ndjson":
+            records.update(importer.import_file(path).records)
+    return ", ".join(f"{count:,} {kind}" for kind, count in sorted(records.items())) or "none new"
 
 
 def _start_server(server: uvicorn.Server, base_url: str) -> threading.Thread:
@@ -80,11 +92,13 @@ def register(app: typer.Typer) -> None:
                 write_key,
                 on_batch=lambda batch: progress.advance(task, batch.sent),
             )
+        imported = _import_entities(platform, demo_dir)
         result = compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
         console.print(
             Panel.fit(
                 f"sent {report.sent} events: {report.accepted} accepted, {report.duplicates} duplicates, "
-                f"{report.rejected} rejected\nlake: {result.written} new records in {result.files} files\n"
+                f"{report.rejected} rejected\nentities imported: {imported}\n"
+                f"lake: {result.written} new records in {result.files} files\n"
                 f"entity files: {demo_dir}\n\n"
                 f"WRITE_KEY={write_key}\n"
                 f"curl -u \"$WRITE_KEY:\" -H 'Content-Type: application/json' {base_url}/v1/track \\\n"

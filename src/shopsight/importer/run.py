@@ -273,7 +273,8 @@ class Importer:
 
     def _reject(self, row: RawRow, path: Path, reason: str, report: ImportReport, *, rows: int = 1) -> None:
         report.rejected[reason] += rows
-        self._rejections.append(Rejection(str(path), reason, row.raw, row.location))
+        mac = hmac.new(self._digest_key, f"{path.resolve()}|{row.location}|".encode() + row.raw, "sha256")
+        self._rejections.append(Rejection(str(path), reason, row.raw, row.location, mac.hexdigest()))
         if len(self._rejections) >= self._batch_size:
             self.platform.dead_letters.put_many("import", self._rejections)
             self._rejections.clear()

@@ -43,6 +43,8 @@ dead_letters = Table(
     Column("reason", Text, nullable=False),
     # Raw payload with card numbers tokenized, then sealed with AES-256-GCM: DLQ holds no clear PII.
     Column("payload_sealed", LargeBinary, nullable=False),
+    # Keyed digest of source, location and payload for replayable input (imports); NULL for the collector.
+    Column("fingerprint", String(64), nullable=True, unique=True),
 )
 
 # Ids already published to the lake; compaction uses them so a retried event lands exactly once.

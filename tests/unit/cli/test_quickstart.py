@@ -26,6 +26,8 @@ def test_quickstart_loads_the_demo_into_the_lake_with_no_rejects(tmp_path: Path)
     platform = Platform(load_settings(home=tmp_path))
     try:
         assert sum(e.rows for e in published_files(platform.lake, kind="event")) > 1500
+        kinds = {entry.kind for entry in published_files(platform.lake)}
+        assert {"customer", "product", "order", "inventory_level", "marketing_spend"} <= kinds
         assert platform.dead_letters.count() == 0
     finally:
         platform.close()

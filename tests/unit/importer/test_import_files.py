@@ -103,8 +103,12 @@ def test_reimporting_the_same_file_adds_nothing_and_a_changed_row_is_a_new_versi
     path = tmp_path / "orders.csv"
     path.write_bytes(HEADER + b"".join(GOOD))
     _import(platform, path)
+    with path.open("ab") as fh:
+        fh.write(b"o5,c5,2024-01-05T10:00:00Z,p1,1,0,x@example.com\n")  # rejected: free line
+    _import(platform, path)
     again = _import(platform, path)
     assert again["records"] == {} and again["already_imported"] == 3
+    assert again["rejected_rows"] == 1 and platform.dead_letters.count(origin="import") == 1  # stored once
     path.write_bytes(HEADER + b"".join(GOOD).replace(b"p2,1,20", b"p2,3,20"))
     changed = _import(platform, path)
     assert changed["records"] == {"order": 1}
