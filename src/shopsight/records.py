@@ -46,8 +46,22 @@ class LakeRecord(BaseModel):
     payload: dict[str, Any]
 
     def to_bytes(self) -> bytes:
-        """Serialize for the event log."""
-        return orjson.dumps(self.model_dump(mode="json"))
+        """Serialize for the event log (the bytes of ``orjson.dumps(self.model_dump(mode="json"))``)."""
+        envelope = {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "ts": self.ts,
+            "received_at": self.received_at,
+            "source": self.source,
+            "schema_version": self.schema_version,
+            "subject": self.subject,
+            "payload": self.payload,
+        }
+        try:  # orjson writes datetimes exactly as pydantic does with OPT_UTC_Z; no second walk of payload
+            return orjson.dumps(envelope, option=orjson.OPT_UTC_Z)
+        except TypeError:  # a payload value only pydantic knows how to write (Decimal, set, ...)
+            return orjson.dumps(self.model_dump(mode="json"))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> LakeRecord:

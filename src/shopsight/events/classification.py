@@ -22,9 +22,11 @@ PII_PROPERTIES = frozenset({"email", "phone", "recipient"})  # Product/Cart Shar
 PAYMENT_KEYS = frozenset({"cardnumber", "card", "pan", "cvv", "cvc", "cvv2", "cvc2", "securitycode"})
 PII_CONTEXT = frozenset({"ip"})
 TRAIT_SECTIONS = frozenset({"traits", "context.traits"})
+PII_KEY_NAMES = PII_TRAITS | PII_PROPERTIES | PII_CONTEXT  # a key's name is necessary, its path decides
 
 
-def _normalize(key: str) -> str:
+def normalize_key(key: str) -> str:
+    """A field name as the classification compares it: lower case, letters and digits only."""
     return re.sub(r"[^a-z0-9]", "", key.lower())
 
 
@@ -34,7 +36,7 @@ def classify_event_path(path: str) -> Classification:
     List positions are left out of the path: ``properties.products.name``.
     """
     parts = path.split(".")
-    keys = [_normalize(part) for part in parts]
+    keys = [normalize_key(part) for part in parts]
     if any(key in PAYMENT_KEYS for key in keys):
         return Classification.PAYMENT
     if parts[0] == "traits" or parts[:2] == ["context", "traits"]:

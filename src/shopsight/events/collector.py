@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from shopsight.config import CollectorLimits
 from shopsight.deadletter import DeadLetterStore, Rejection
 from shopsight.errors import ValidationFailed
 from shopsight.events.dedup import RecentIds
-from shopsight.events.ingest import prepare_event
+from shopsight.events.enrich import load_user_agent_parser
+from shopsight.events.ingest import ValidEvent, protected_record, validate_event
 from shopsight.events.ratelimit import RateLimiter
 from shopsight.logs import get_logger
 from shopsight.metadata.sources import Source
@@ -76,6 +78,9 @@ class Collector:
         self._limits = limits
         self._recent = recent_ids if recent_ids is not None else RecentIds()
         self._rate = RateLimiter(limits.rate_per_second, limits.rate_burst)
+        # Pure-Python work of concurrent requests runs one request at a time: under the GIL, threads
+        # computing side by side only add switching overhead. Waits (key commit, log fsync) stay outside.
+        self._cpu = threading.Lock()
 
     def handle(
         self, endpoint: str, body: bytes, headers: Mapping[str, str], source: Source
@@ -94,7 +99,7 @@ class Collector:
             )
         call_type = endpoint if endpoint in SINGLE_CALLS else None
         outcome = self._prepare_all(events, call_type, source.name, endpoint)
-        appended, duplicates = self._append_new(outcome.records)
+        appended, duplicates = self._append_new(outcome.records)  # waits for the fsync, holding no lock
         self._dead_letters.put_many("collector", outcome.rejections)
         return self._respond(appended, duplicates, outcome.rejected)
 
@@ -129,33 +134,49 @@ class Collector:
     def _prepare_all(self, events: list[Any], call_type: str | None, source: str, endpoint: str) -> _Outcome:
         outcome = _Outcome()
         received_at = datetime.now(UTC)
+        with self._cpu:
+            valid = self._validate_all(events, call_type, source, endpoint, received_at, outcome)
+        self._guard.ensure_keys(v.subject for v in valid)  # one commit for every new customer of the batch
+        with self._cpu:
+            outcome.records = [
+                protected_record(v, source=source, received_at=received_at, guard=self._guard) for v in valid
+            ]
+        return outcome
+
+    def _validate_all(
+        self,
+        events: list[Any],
+        call_type: str | None,
+        source: str,
+        endpoint: str,
+        received_at: datetime,
+        outcome: _Outcome,
+    ) -> list[ValidEvent]:
+        valid: list[ValidEvent] = []
         for index, event in enumerate(events):
             try:
-                record = self._prepare_one(event, call_type, source, received_at)
+                valid.append(self._validate_one(event, call_type, received_at))
             except ValidationFailed as exc:
                 message_id = event.get("messageId") if isinstance(event, dict) else None
                 outcome.rejected.append({"index": index, "messageId": message_id, "reasons": exc.reasons})
-                raw = orjson.dumps(event) if _serializable(event) else repr(event).encode()
+                raw = _raw_event(event)
                 outcome.rejections.append(
                     Rejection(source, "; ".join(exc.reasons), raw, f"{endpoint}[{index}]")
                 )
-                continue
-            outcome.records.append(record)
-        return outcome
+        return valid
 
-    def _prepare_one(
-        self, event: Any, call_type: str | None, source: str, received_at: datetime
-    ) -> LakeRecord:
+    def _validate_one(self, event: Any, call_type: str | None, received_at: datetime) -> ValidEvent:
         if not isinstance(event, dict):
             raise ValidationFailed(["event must be a JSON object"])
-        size = len(orjson.dumps(event))
+        try:  # wrapped in a list: in the log record the event sits one level deeper
+            size = len(orjson.dumps([event])) - 2
+        except TypeError as exc:  # nested deeper than the log's JSON encoder goes (255 levels)
+            raise ValidationFailed([f"event cannot be stored as JSON: {exc}"]) from exc
         if size > self._limits.max_event_bytes:
             raise ValidationFailed([f"event is {size} bytes; the limit is {self._limits.max_event_bytes}"])
-        return prepare_event(
+        return validate_event(
             event,
-            source=source,
             received_at=received_at,
-            guard=self._guard,
             call_type=call_type,
             max_future_skew_seconds=self._limits.max_future_skew_seconds,
         )
@@ -180,7 +201,11 @@ class Collector:
         return CollectorResponse(200, body)
 
     def warm_up(self, max_records: int = 1_000_000) -> int:
-        """Remember ids of the most recent log records so retries after a restart are seen as duplicates."""
+        """Remember ids of the most recent log records so retries after a restart are seen as duplicates.
+
+        Also loads the user-agent rules, so the first request does not pay for them.
+        """
+        load_user_agent_parser()
         end = self._log.end_offset()
         start = max(0, end - max_records)
         remembered = 0
@@ -203,12 +228,16 @@ def _record_id(payload: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _serializable(value: Any) -> bool:
+def _raw_event(event: Any) -> bytes:
+    """The bytes kept in the dead-letter store for a rejected event."""
     try:
-        orjson.dumps(value)
+        return orjson.dumps(event)
     except TypeError:
-        return False
-    return True
+        pass
+    try:
+        return repr(event).encode()
+    except RecursionError:  # JSON parsers accept nesting deeper than repr can print
+        return b"(event nested too deeply to keep)"
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:

@@ -20,10 +20,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from shopsight.privacy.keyring import Keyring
 
 # Whole tokens only: digits glued to letters or dashes (UUIDs, SKUs) are ids, not cards.
 CARD_CANDIDATE = re.compile(r"(?<![\w-])[2-6](?:[ -]?\d){12,18}(?!\w|-\w)")
+# CARD_CANDIDATE as it looks inside the JSON encoding of a whole document, so one scan in C can prove that
+# no string or integer of the document holds a card. Digits, spaces and dashes are never escaped in JSON,
+# and the character after a match is the same one, a closing quote or the backslash of an escape, so the
+# look-ahead behaves alike. Only the look-behind differs: the first digit may follow an opening quote or the
+# tail of an escape (\n, \u001f) where the string itself had a control character, so those also count as
+# a boundary. The look-behind comes after the first digit so that the engine skips ahead to digits 2-6.
+CARD_IN_JSON = re.compile(
+    r"[2-6](?:(?<![\w-][2-6])|(?<=\\[btnfr][2-6])|(?<=\\u00[0-9a-f]{2}[2-6]))(?:[ -]?\d){12,18}(?!\w|-\w)"
+)
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))  # digit -> "0", else "x"
+_THIRTEEN_DIGITS = b"0" * 13
 CVV_KEYS = frozenset(
     {"cvv", "cvc", "cvv2", "cvc2", "cid", "csc", "cardsecuritycode", "securitycode",
      "cardverificationvalue", "cardcvv", "cardcvc", "cardverificationcode"}
@@ -39,6 +52,23 @@ def luhn_valid(digits: str) -> bool:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return total % 10 == 0
+
+
+def may_hold_card(value: Any) -> bool:
+    """False when no string or int inside the JSON-like ``value`` can hold a card number.
+
+    One scan in C over the JSON encoding instead of one regex search per string from Python. A value
+    orjson cannot encode answers True, so the caller scans every string as before.
+    """
+    try:
+        raw = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: a type, key or integer JSON cannot carry
+        return True
+    # Cheapest necessary condition first: a candidate in ASCII text is 13 digits in a row once every space
+    # and dash is deleted (other text goes straight to the regex, whose \d also matches other scripts).
+    if raw.isascii() and _THIRTEEN_DIGITS not in raw.translate(_DIGITS_AS_ZERO, b" -"):
+        return False
+    return CARD_IN_JSON.search(raw.decode()) is not None
 
 
 def is_cvv_key(key: str) -> bool:
@@ -130,7 +160,11 @@ class TokenVault:
             replaced = self.tokenize_text(str(value))
             return value if replaced == str(value) else replaced
         if isinstance(value, dict):
-            return {k: self.scrub(v) for k, v in value.items() if not is_cvv_key(str(k))}
+            return {
+                self.tokenize_text(k) if isinstance(k, str) else k: self.scrub(v)
+                for k, v in value.items()
+                if not is_cvv_key(str(k))
+            }
         if isinstance(value, list):
             return [self.scrub(v) for v in value]
         return value

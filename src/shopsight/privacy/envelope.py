@@ -23,9 +23,14 @@ def _aad(field: str, key_id: str) -> bytes:
 
 def encrypt_value(keys: DataKeyStore, value: str, *, subject: str, field: str) -> str:
     """Encrypt ``value`` for ``subject`` as a compact string."""
-    key_id, key = keys.key_for_subject(subject)
+    key_id, cipher = keys.cipher_for_subject(subject)
+    return encrypt_with(cipher, key_id, value, field=field)
+
+
+def encrypt_with(cipher: AESGCM, key_id: str, value: str, *, field: str) -> str:
+    """Encrypt ``value`` under an already looked-up data key (one lookup serves a whole event)."""
     nonce = os.urandom(12)
-    sealed = nonce + AESGCM(key).encrypt(nonce, value.encode(), _aad(field, key_id))
+    sealed = nonce + cipher.encrypt(nonce, value.encode(), _aad(field, key_id))
     return f"{PREFIX}{key_id}:{base64.urlsafe_b64encode(sealed).decode()}"
 
 

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +53,15 @@ def shopsight_command(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "shopsight", "--home", str(home), *args]
 
 
-def start_server(home: Path, port: int, timeout: float = 30.0) -> subprocess.Popen[bytes]:
-    """Start ``shopsight serve`` and wait until ``/health`` answers."""
+def start_server(
+    home: Path, port: int, timeout: float = 30.0, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``shopsight serve`` (``env``: extra variables, e.g. settings) and wait for ``/health``."""
     process = subprocess.Popen(
         shopsight_command(home, "serve", "--port", str(port)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **env} if env else None,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

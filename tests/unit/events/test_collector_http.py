@@ -17,6 +17,7 @@ from shopsight.api.app import create_app
 from shopsight.config import Settings
 from shopsight.metadata.sources import create_source
 from shopsight.platform import Platform
+from shopsight.privacy.keystore import DataKeyStore
 from shopsight.records import LakeRecord
 
 IPHONE_UA = (
@@ -213,3 +214,35 @@ def test_pii_and_cards_never_reach_the_log_in_clear(
     raw = b"".join(r.payload for r in platform.event_log.read(0, 100))
     for secret in (b"jane.doe@example.com", b"555 0100", b"Jane Doe", b"203.0.113.9", b"4111 1111", b'"123"'):
         assert secret not in raw
+
+
+def test_new_customers_of_a_batch_get_their_keys_in_one_commit_before_the_ack(
+    client: TestClient, platform: Platform, write_key: str
+) -> None:
+    keys = platform.privacy.keys
+    commits: list[str] = []
+    keys._db.set_trace_callback(lambda sql: commits.append(sql) if sql.upper() == "COMMIT" else None)
+    batch = [_track(userId=f"new-{i}", context={"ip": f"203.0.113.{i}"}) for i in range(20)]
+    response = client.post("/v1/batch", json={"batch": batch}, headers=_auth(write_key))
+    keys._db.set_trace_callback(None)
+    assert response.status_code == 200, response.text
+    assert len(commits) == 1
+    reopened = DataKeyStore(platform.privacy.keyring)  # what a restarted process finds on disk
+    for record in _logged(platform):
+        key_id = record.payload["context"]["ip"].split(":")[2]
+        assert reopened.key_id_for_subject(str(record.subject)) == key_id
+
+
+@pytest.mark.parametrize("depth", [253, 300, 1020])
+def test_events_nested_deeper_than_the_log_can_store_are_rejected_not_500(
+    client: TestClient, platform: Platform, write_key: str, depth: int
+) -> None:
+    deep = '{"a":' * depth + "1" + "}" * depth  # orjson parses up to 1024 levels, but writes only 255
+    nested = '{"type": "track", "userId": "u-1", "event": "x", "properties": ' + deep + "}"
+    body = '{"batch": [' + orjson.dumps(_track()).decode() + ", " + nested + "]}"
+    response = client.post(
+        "/v1/batch", content=body, headers={**_auth(write_key), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["accepted"] == 1 and response.json()["rejected"][0]["index"] == 1
+    assert platform.dead_letters.count(origin="collector") == 1

@@ -32,7 +32,7 @@ schema = schemathesis.pytest.from_fixture("collector_schema")
 
 
 @schema.include(path_regex="^/v1/").parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_collector_never_answers_5xx(case: Any) -> None:
     response = case.call(headers=AUTH)
     assert response.status_code < 500, response.text
