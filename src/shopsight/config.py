@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     event_log_url: str = ""
     key_store_url: str = ""
     reporting_currency: str = "USD"
+    store_timezone: str = "UTC"
+    fx_rates_path: Path | None = None
     log_level: str = "INFO"
     log_group_commit_ms: float = Field(default=2.0, ge=0.0)
     log_segment_bytes: int = 64 * 1024 * 1024
@@ -69,6 +71,11 @@ class Settings(BaseSettings):
             if not getattr(self, name):
                 object.__setattr__(self, name, default)
         return self
+
+    @property
+    def warehouse_dir(self) -> Path:
+        """Where the warehouse keeps its Parquet table versions (whatever engine builds them)."""
+        return self.home.resolve() / "warehouse"
 
     @classmethod
     def settings_customise_sources(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shopsight.cli import deadletters, demo, importing, lake, quickstart, schemas, serve, sources
+from shopsight.cli import deadletters, demo, importing, lake, quickstart, schemas, serve, sources, warehouse
 from shopsight.config import load_settings
 from shopsight.logs import configure_logging
 
@@ -42,6 +42,7 @@ demo.register(app)
 schemas.register(app)
 deadletters.register(app)
 quickstart.register(app)
+warehouse.register(app)
 
 
 def main() -> None:

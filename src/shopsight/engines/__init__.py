@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shopsight.config import Settings
 from shopsight.errors import ConfigError
 from shopsight.ports import EventLog, ObjectStore
+
+if TYPE_CHECKING:
+    from shopsight.warehouse.engine import WarehouseEngine
 
 
 def open_event_log(settings: Settings, *, read_only: bool = False) -> EventLog:
@@ -33,3 +38,25 @@ def open_object_store(url: str) -> ObjectStore:
 
         return LocalObjectStore(url.removeprefix("file://"))
     raise ConfigError(f"unsupported lake URL {url!r}: use file://")
+
+
+def open_warehouse_engine(settings: Settings, engine: str | None = None) -> WarehouseEngine:
+    """The warehouse engine: ``engine`` ('duckdb' or 'spark') if given, else ``settings.warehouse_url``.
+
+    ``duckdb://FILE`` is the embedded default; ``spark://local[N]`` runs PySpark in local mode and
+    ``spark://HOST:PORT`` joins a Spark cluster.
+    """
+    url = settings.warehouse_url
+    chosen = engine or url.split("://", 1)[0]
+    if chosen == "duckdb":
+        from shopsight.engines.duckdb_warehouse.engine import DuckDBWarehouse
+
+        return DuckDBWarehouse()
+    if chosen == "spark":
+        from shopsight.engines.spark_warehouse.engine import SparkWarehouse
+
+        master = url.removeprefix("spark://") if url.startswith("spark://") else "local[2]"
+        if not master.startswith("local"):
+            master = f"spark://{master}"
+        return SparkWarehouse(master, scratch=settings.home.resolve() / "spark")
+    raise ConfigError(f"unsupported warehouse engine {chosen!r}: use duckdb or spark")

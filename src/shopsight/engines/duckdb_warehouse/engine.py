@@ -1,0 +1,85 @@
+"""DuckDB adapter of :class:`shopsight.warehouse.engine.WarehouseEngine`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+from ibis.backends.sql.datatypes import DuckDBType
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _json_extract_string(json: str, path: str) -> str:
+    """DuckDB's JSONPath extraction as text."""
+
+
+@ibis.udf.scalar.builtin(name="shopsight_json_elements")
+def _json_elements(json: str) -> dt.Array(dt.string):
+    """Macro defined on connect: the elements of a JSON array as JSON text."""
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _timezone(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
+    """DuckDB's timezone(zone, timestamptz): the local wall-clock time."""
+
+
+class DuckDBWarehouse:
+    """In-process DuckDB: reads the lake's Parquet, writes table versions as single Parquet files."""
+
+    name = "duckdb"
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
+        config: dict[str, str] = {}
+        if threads:
+            config["threads"] = str(threads)
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        self.con = ibis.duckdb.connect(**config)
+        self.con.raw_sql("SET TimeZone = 'UTC'")  # after connect: the setting needs ICU loaded first
+        self.con.raw_sql(
+            "CREATE OR REPLACE MACRO shopsight_json_elements(j) AS "
+            "CASE WHEN json_type(j) = 'ARRAY' THEN CAST(json_extract(j, '$[*]') AS VARCHAR[]) END"
+        )
+
+    def read_parquet(self, name: str, paths: list[str], schema: pa.Schema) -> ir.Table:
+        if not paths:
+            return self.from_arrow(name, schema.empty_table())
+        files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        columns = ", ".join(f'"{c}"' for c in schema.names)
+        self.con.raw_sql(
+            f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT {columns} '
+            f"FROM read_parquet([{files}], hive_partitioning = false, union_by_name = true)"
+        )
+        return self.con.table(name)
+
+    def from_arrow(self, name: str, table: pa.Table) -> ir.Table:
+        return self.con.create_table(name, table, temp=True, overwrite=True)
+
+    def write_parquet(self, expr: ir.Table, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        # Explicit casts to the expression's declared types: DuckDB would widen sums to HUGEINT (written as
+        # DOUBLE) where Ibis promises int64, and every engine must write the same Parquet types.
+        columns = ", ".join(
+            f'CAST("{name}" AS {DuckDBType.to_string(dtype)}) AS "{name}"'
+            for name, dtype in expr.schema().items()
+        )
+        target = str(folder / "part-0.parquet").replace("'", "''")
+        self.con.raw_sql(
+            f"COPY (SELECT {columns} FROM ({self.con.compile(expr)})) TO '{target}' "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+
+    def json_text(self, json: ir.StringValue, path: str) -> ir.StringValue:
+        return _json_extract_string(json, path)
+
+    def json_array(self, json: ir.StringValue) -> ir.ArrayValue:
+        return _json_elements(json)
+
+    def local_time(self, ts: ir.TimestampValue, timezone: str) -> ir.TimestampValue:
+        return _timezone(timezone, ts).cast(dt.Timestamp())
+
+    def close(self) -> None:
+        self.con.disconnect()

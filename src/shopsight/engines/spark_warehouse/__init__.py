@@ -1,0 +1,1 @@
+"""PySpark warehouse engine (scale-out; local mode in tests)."""

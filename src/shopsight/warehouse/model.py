@@ -1,0 +1,71 @@
+"""The curated model: every table the pipeline builds, in build order, with what it means."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+
+from shopsight.warehouse.context import BuildContext
+from shopsight.warehouse.transforms import dimensions, events, kpis, orders
+
+# Raw-zone kinds the transforms read (a kind with no files yet is an empty table).
+RAW_KINDS = (
+    "event", "order", "customer", "product", "location", "review", "marketing_spend", "inventory_level",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One curated table: how it is built, its grain (unique key) and what it is for."""
+
+    name: str
+    build: Callable[[BuildContext], ir.Table]
+    key: tuple[str, ...]
+    description: str
+    layer: str = "curated"
+
+
+def _kpi_daily(ctx: BuildContext) -> ir.Table:
+    return kpis.kpi_daily(ctx.tables)
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("stg_event", events.stg_event, ("event_id",), "Typed Segment calls, deduplicated.", "staging"),
+    TableSpec(
+        "identity_map",
+        events.identity_map,
+        ("anonymous_id",),
+        "Browser / aliased id -> user id (identify, alias and calls carrying both ids).",
+        "staging",
+    ),
+    TableSpec("fact_event", events.fact_event, ("event_id",), "Events with stitched person and session."),
+    TableSpec("fact_session", events.fact_session, ("session_id",), "30-minute-inactivity sessions."),
+    TableSpec("fact_order_item", orders.fact_order_item, ("order_id", "line_no"), "Order lines."),
+    TableSpec(
+        "fact_order", orders.fact_order, ("order_id",), "Orders (latest state) with reporting amounts."
+    ),
+    TableSpec(
+        "fact_payment", orders.fact_payment, ("order_id", "payment_no"), "Payments (card tokens only)."
+    ),
+    TableSpec("fact_refund", orders.fact_refund, ("refund_id",), "Refunds and credit notes."),
+    TableSpec("dim_customer", dimensions.dim_customer, ("customer_key",), "Customers, type-2 history."),
+    TableSpec("dim_product", dimensions.dim_product, ("product_id",), "Products and category levels."),
+    TableSpec("dim_location", dimensions.dim_location, ("location_id",), "Warehouses and stores."),
+    TableSpec("fact_review", dimensions.fact_review, ("review_id",), "Product reviews."),
+    TableSpec(
+        "fact_marketing_spend",
+        dimensions.fact_marketing_spend,
+        ("spend_date", "channel", "campaign"),
+        "Marketing spend per day, channel and campaign.",
+    ),
+    TableSpec(
+        "fact_inventory_daily",
+        dimensions.fact_inventory_daily,
+        ("stock_date", "product_id", "variant_id", "location_id"),
+        "End-of-day stock per SKU and location.",
+    ),
+    TableSpec("kpi_daily", _kpi_daily, ("period",), "Daily KPIs (components and ratios).", "mart"),
+)
+TABLES_BY_NAME = {spec.name: spec for spec in TABLES}
