@@ -49,11 +49,11 @@ def open_warehouse_engine(settings: Settings, engine: str | None = None) -> Ware
     url = settings.warehouse_url
     chosen = engine or url.split("://", 1)[0]
     if chosen == "duckdb":
-        from shopsight.engines.duckdb_warehouse.engine import DuckDBWarehouse
+        from shopsight.engines.duckdb.warehouse import DuckDBWarehouse
 
         return DuckDBWarehouse()
     if chosen == "spark":
-        from shopsight.engines.spark_warehouse.engine import SparkWarehouse
+        from shopsight.engines.spark.warehouse import SparkWarehouse
 
         master = url.removeprefix("spark://") if url.startswith("spark://") else "local[2]"
         if not master.startswith("local"):

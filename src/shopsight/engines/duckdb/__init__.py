@@ -1,0 +1,1 @@
+"""DuckDB engine: the embedded default warehouse."""

@@ -1,1 +1,0 @@
-"""DuckDB warehouse engine (the embedded default)."""

@@ -1,0 +1,1 @@
+"""PySpark engine: the scale-out warehouse (local mode in tests)."""

@@ -1,1 +1,0 @@
-"""PySpark warehouse engine (scale-out; local mode in tests)."""
