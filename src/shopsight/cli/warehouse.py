@@ -17,7 +17,7 @@ from rich.table import Table
 from shopsight.cli.common import console, platform_for
 from shopsight.engines import open_warehouse_engine
 from shopsight.warehouse.model import TABLES
-from shopsight.warehouse.pipeline import run_pipeline
+from shopsight.warehouse.pipeline import RunOptions, run_pipeline
 from shopsight.warehouse.reader import kpis
 from shopsight.warehouse.store import WarehouseStore
 from shopsight.warehouse.transforms.kpis import METRICS
@@ -56,8 +56,21 @@ def run_command(
         EngineName | None,
         typer.Option(help="Engine to build with (default: the scheme of the warehouse URL, duckdb)."),
     ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option("--full-refresh", help="Rebuild from the whole raw zone instead of new partitions."),
+    ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Backfill: re-read the raw partitions from this day (YYYY-MM-DD)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="Backfill: re-read the raw partitions up to this day (YYYY-MM-DD)."),
+    ] = None,
 ) -> None:
-    """Build every curated table and KPI mart from the raw zone, check them, and publish them at once."""
+    """Build the curated tables and KPI marts from new raw partitions, check them, publish them at once."""
+    options = RunOptions(full_refresh, _parse_day(start, "--from"), _parse_day(end, "--to"))
     with platform_for(ctx) as platform:
         started = time.perf_counter()
         chosen = open_warehouse_engine(platform.settings, engine.value if engine else None)
@@ -71,10 +84,16 @@ def run_command(
                 def built(name: str, rows: int) -> None:
                     progress.update(task, advance=1, description=f"built {name} ({rows:,} rows)")
 
-                result = run_pipeline(platform.settings, platform.lake, chosen, on_table=built)
+                result = run_pipeline(
+                    platform.settings, platform.lake, chosen, on_table=built, options=options
+                )
         finally:
             chosen.close()
-    table = Table("table", "rows", title=f"warehouse version {result.version.version} ({chosen.name})")
+    if result.mode == "up-to-date":
+        console.print(f"warehouse version {result.version.version} is up to date: no new raw partitions")
+        return
+    title = f"warehouse version {result.version.version} ({chosen.name}, {result.mode})"
+    table = Table("table", "rows", title=title)
     for name, rows in result.rows.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)

@@ -52,8 +52,8 @@ class BuildContext:
         return self.engine.local_time(ts, self.timezone)
 
     def latest_records(self, kind: str, key: str) -> ir.Table:
-        """The newest record of each entity of ``kind``, with its key as a column named ``key``."""
-        raw = self.table(f"raw_{kind}")
+        """The newest staged record of each entity of ``kind``, with its key as a column named ``key``."""
+        raw = self.table(f"stg_{kind}")
         return latest(raw.mutate(**{key: self.json(raw.payload, f"$.{key}")}), key)
 
     def local_date(self, ts: ir.TimestampValue) -> ir.DateValue:

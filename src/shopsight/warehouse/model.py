@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 
 from shopsight.warehouse.context import BuildContext
-from shopsight.warehouse.transforms import dimensions, events, kpis, orders
+from shopsight.warehouse.transforms import dimensions, events, kpis, orders, staging
 
 # Raw-zone kinds the transforms read (a kind with no files yet is an empty table).
 RAW_KINDS = (
@@ -25,14 +25,31 @@ class TableSpec:
     key: tuple[str, ...]
     description: str
     layer: str = "curated"
+    # Incremental tables read the raw zone: a run builds them from new raw partitions only and merges them
+    # into the previous version on ``key``. Every other table is rebuilt from the staged ones.
+    incremental: bool = False
 
 
 def _kpi_daily(ctx: BuildContext) -> ir.Table:
     return kpis.kpi_daily(ctx.tables)
 
 
+STAGED_ENTITIES = tuple(
+    TableSpec(
+        f"stg_{kind}",
+        staging.staged_records(kind),
+        ("id",),
+        f"Raw {kind.replace('_', ' ')} records, one per record id.",
+        "staging",
+        incremental=True,
+    )
+    for kind in staging.ENTITY_KINDS
+)
 TABLES: tuple[TableSpec, ...] = (
-    TableSpec("stg_event", events.stg_event, ("event_id",), "Typed Segment calls, deduplicated.", "staging"),
+    *STAGED_ENTITIES,
+    TableSpec(
+        "stg_event", events.stg_event, ("event_id",), "Typed Segment calls, deduplicated.", "staging", True
+    ),
     TableSpec(
         "identity_map",
         events.identity_map,

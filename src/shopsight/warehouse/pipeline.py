@@ -1,18 +1,28 @@
-"""One pipeline run: raw zone -> staged tables -> checks -> atomic publish (write-audit-publish)."""
+"""One pipeline run: raw zone -> staged tables -> checks -> atomic publish (write-audit-publish).
+
+Incremental by default: the published version records the last lake batch it holds (its watermark), and
+the next run reads only the raw files of later batches. Incremental tables (the staging layer) merge those
+new records into their previous version; every other table is rebuilt from the staging layer, so an
+incremental result equals a full refresh. ``start``/``end`` re-read the raw partitions of those days
+(backfill) and replace what the staging layer held for them.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow.parquet as pq
 
+import shopsight
 from shopsight.config import Settings
 from shopsight.lake.layout import RAW_SCHEMA
-from shopsight.lake.reader import published_files
+from shopsight.lake.manifest import ManifestEntry, load_manifests
 from shopsight.ports import ObjectStore
 from shopsight.warehouse import seeds
 from shopsight.warehouse.context import BuildContext
@@ -28,30 +38,104 @@ DATE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How much of the raw zone a run reads."""
+
+    full_refresh: bool = False
+    start: date | None = None  # backfill: re-read raw partitions of these days (inclusive)
+    end: date | None = None
+
+    @property
+    def backfill(self) -> bool:
+        """Whether a date range is to be re-read."""
+        return self.start is not None or self.end is not None
+
+    def covers(self, day: str) -> bool:
+        """Whether a raw partition's day (ISO) is in the backfill range."""
+        return (self.start is None or day >= self.start.isoformat()) and (
+            self.end is None or day <= self.end.isoformat()
+        )
+
+
 @dataclass
 class RunResult:
-    """What a run built and published."""
+    """What a run built and published (``mode``: full, incremental or up-to-date)."""
 
     version: PublishedVersion
+    mode: str
     rows: dict[str, int] = field(default_factory=dict)
     raw_files: int = 0
 
 
-def register_raw(ctx: BuildContext, lake: ObjectStore) -> int:
-    """Register every raw kind as ``raw_<kind>`` from the lake's published files; returns the file count."""
-    entries = published_files(lake)
+@dataclass(frozen=True)
+class _Plan:
+    """The raw files a run reads and the previous version it merges into (None: full refresh)."""
+
+    entries: list[ManifestEntry]
+    lake_batch: int
+    previous: PublishedVersion | None
+
+
+def fingerprint(settings: Settings) -> str:
+    """What a version's content depends on besides the lake: a change forces a full refresh."""
+    fx = settings.fx_rates_path.read_bytes() if settings.fx_rates_path else b"shipped"
+    parts = [shopsight.__version__, settings.store_timezone, settings.reporting_currency, fx.hex()]
+    parts += [f"{spec.name}:{','.join(spec.key)}:{spec.incremental}" for spec in TABLES]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _plan(lake: ObjectStore, previous: PublishedVersion | None, options: RunOptions, stamp: str) -> _Plan:
+    manifests = load_manifests(lake)
+    lake_batch = manifests[-1].batch if manifests else 0
+    if previous is None or options.full_refresh or previous.fingerprint != stamp:
+        return _Plan([e for m in manifests for e in m.files], lake_batch, None)
+    entries = [
+        entry
+        for manifest in manifests
+        for entry in manifest.files
+        if manifest.batch > previous.lake_batch or (options.backfill and options.covers(entry.date))
+    ]
+    return _Plan(entries, lake_batch, previous)
+
+
+def register_raw(ctx: BuildContext, lake: ObjectStore, entries: list[ManifestEntry]) -> None:
+    """Register every raw kind as ``raw_<kind>`` over the given files (an empty table when none)."""
     for kind in RAW_KINDS:
         paths = [lake.uri(entry.key) for entry in entries if entry.kind == kind]
         ctx.tables[f"raw_{kind}"] = ctx.engine.read_parquet(f"raw_{kind}", paths, RAW_SCHEMA)
-    return len(entries)
 
 
-def _materialize(ctx: BuildContext, spec: TableSpec, staging: Path) -> int:
+def _registered(ctx: BuildContext, name: str, files: list[str]) -> ir.Table:
+    return ctx.engine.read_parquet(name, files, pq.read_schema(files[0]))
+
+
+def _merged(ctx: BuildContext, spec: TableSpec, plan: _Plan, options: RunOptions) -> ir.Table:
+    """An incremental table: its previous version (less re-read days) plus the new records not in it."""
+    fresh = spec.build(ctx)
+    if plan.previous is None or spec.name not in plan.previous.tables:
+        return fresh
+    kept = _registered(ctx, f"previous_{spec.name}", plan.previous.tables[spec.name].files)
+    if options.backfill:
+        day = kept.ts.date()  # raw partitions are UTC days of the record time
+        inside = ibis.literal(True)
+        if options.start is not None:
+            inside &= day >= options.start
+        if options.end is not None:
+            inside &= day <= options.end
+        kept = kept.filter(~inside)
+    key = list(spec.key)
+    new = fresh.anti_join(kept, key)
+    return kept.select(*fresh.columns).union(new.select(*fresh.columns))
+
+
+def _materialize(ctx: BuildContext, spec: TableSpec, staging: Path, plan: _Plan, options: RunOptions) -> int:
     """Build one table into staging and re-register the files, so later tables read it, not its plan."""
     folder = staging / spec.name
-    ctx.engine.write_parquet(spec.build(ctx), folder)
+    expr = _merged(ctx, spec, plan, options) if spec.incremental else spec.build(ctx)
+    ctx.engine.write_parquet(expr, folder)
     files = parquet_files(folder)
-    ctx.tables[spec.name] = ctx.engine.read_parquet(spec.name, files, pq.read_schema(files[0]))
+    ctx.tables[spec.name] = _registered(ctx, spec.name, files)
     return parquet_rows(files)
 
 
@@ -68,22 +152,32 @@ def _calendar_range(ctx: BuildContext) -> tuple[date, date]:
 
 
 def run_pipeline(
-    settings: Settings, lake: ObjectStore, engine: WarehouseEngine, on_table: OnTable | None = None
+    settings: Settings,
+    lake: ObjectStore,
+    engine: WarehouseEngine,
+    on_table: OnTable | None = None,
+    options: RunOptions | None = None,
 ) -> RunResult:
-    """Build every curated table from the raw zone on ``engine`` and publish them together."""
+    """Build every curated table on ``engine`` from the raw zone (new partitions only) and publish them."""
+    options = options or RunOptions()
+    store = WarehouseStore(settings.warehouse_dir)
+    stamp = fingerprint(settings)
+    plan = _plan(lake, store.latest(), options, stamp)
+    if plan.previous is not None and not plan.entries:
+        unchanged = {name: table.rows for name, table in plan.previous.tables.items()}
+        return RunResult(version=plan.previous, mode="up-to-date", rows=unchanged)
     ctx = BuildContext(
         engine=engine, timezone=settings.store_timezone, reporting_currency=settings.reporting_currency
     )
-    raw_files = register_raw(ctx, lake)
+    register_raw(ctx, lake, plan.entries)
     ctx.tables["fx_rate"] = engine.from_arrow(
         "fx_rate", seeds.fx_table(settings.reporting_currency, settings.fx_rates_path)
     )
-    store = WarehouseStore(settings.warehouse_dir)
     run_id, staging = store.new_run()
     rows: dict[str, int] = {}
     try:
         for spec in TABLES:
-            rows[spec.name] = _materialize(ctx, spec, staging)
+            rows[spec.name] = _materialize(ctx, spec, staging, plan, options)
             if on_table:
                 on_table(spec.name, rows[spec.name])
         first, last = _calendar_range(ctx)
@@ -95,8 +189,9 @@ def run_pipeline(
     except BaseException:
         store.discard(run_id)
         raise
-    version = store.publish(run_id, engine.name, [*rows])
-    return RunResult(version=version, rows=rows, raw_files=raw_files)
+    version = store.publish(run_id, engine.name, [*rows], lake_batch=plan.lake_batch, fingerprint=stamp)
+    mode = "full" if plan.previous is None else "incremental"
+    return RunResult(version=version, mode=mode, rows=rows, raw_files=len(plan.entries))
 
 
 def _mkdir(path: Path) -> Path:

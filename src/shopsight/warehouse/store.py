@@ -40,6 +40,8 @@ class PublishedVersion(BaseModel):
     engine: str
     built_at: str
     tables: dict[str, TableVersion]
+    lake_batch: int = 0  # watermark: every raw file of lake batches up to this one is in the version
+    fingerprint: str = ""  # settings and model the version was built with (a change forces a full refresh)
 
 
 def parquet_files(folder: Path) -> list[str]:
@@ -66,7 +68,9 @@ class WarehouseStore:
         folder.mkdir(parents=True)
         return run_id, folder
 
-    def publish(self, run_id: str, engine: str, tables: list[str]) -> PublishedVersion:
+    def publish(
+        self, run_id: str, engine: str, tables: list[str], *, lake_batch: int = 0, fingerprint: str = ""
+    ) -> PublishedVersion:
         """Move a staged run into place and switch ``CURRENT.json`` to it atomically."""
         staged = self.root / "staging" / run_id
         final = self.root / "versions" / run_id
@@ -77,7 +81,12 @@ class WarehouseStore:
             files = parquet_files(final / name)
             built[name] = TableVersion(rows=parquet_rows(files), files=files)
         version = PublishedVersion(
-            version=run_id, engine=engine, built_at=datetime.now(UTC).isoformat(), tables=built
+            version=run_id,
+            engine=engine,
+            built_at=datetime.now(UTC).isoformat(),
+            tables=built,
+            lake_batch=lake_batch,
+            fingerprint=fingerprint,
         )
         temporary = self.pointer.with_suffix(".tmp")
         temporary.write_bytes(orjson.dumps(version.model_dump(), option=orjson.OPT_INDENT_2))
@@ -90,6 +99,10 @@ class WarehouseStore:
     def discard(self, run_id: str) -> None:
         """Drop a staged run that will not be published."""
         shutil.rmtree(self.root / "staging" / run_id, ignore_errors=True)
+
+    def latest(self) -> PublishedVersion | None:
+        """The published version, or None before the first publish."""
+        return self.current() if self.pointer.exists() else None
 
     def current(self) -> PublishedVersion:
         """The published version readers should use."""

@@ -47,6 +47,7 @@ class DuckDBWarehouse:
     def read_parquet(self, name: str, paths: list[str], schema: pa.Schema) -> ir.Table:
         if not paths:
             return self.from_arrow(name, schema.empty_table())
+        self._drop(name)  # a name reused across runs may have been a table
         files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
         columns = ", ".join(f'"{c}"' for c in schema.names)
         self.con.raw_sql(
@@ -56,7 +57,18 @@ class DuckDBWarehouse:
         return self.con.table(name)
 
     def from_arrow(self, name: str, table: pa.Table) -> ir.Table:
+        self._drop(name)
         return self.con.create_table(name, table, temp=True, overwrite=True)
+
+    def _drop(self, name: str) -> None:
+        """Drop a temp view or table of that name, whichever it is."""
+        kinds = self.con.raw_sql(
+            "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND temporary "
+            "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND temporary",
+            parameters=[name, name],
+        ).fetchall()
+        for (kind,) in kinds:
+            self.con.raw_sql(f'DROP {kind} IF EXISTS "{name}"')
 
     def write_parquet(self, expr: ir.Table, folder: Path) -> None:
         folder.mkdir(parents=True)

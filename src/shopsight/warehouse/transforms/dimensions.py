@@ -6,7 +6,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from shopsight.warehouse.context import BuildContext, first_seen, latest
+from shopsight.warehouse.context import BuildContext, latest
 
 
 def dim_customer(ctx: BuildContext) -> ir.Table:
@@ -15,7 +15,7 @@ def dim_customer(ctx: BuildContext) -> ir.Table:
     PII columns stay as the edge encrypted them (``enc:v1:...``); the email / phone blind indexes allow
     joins. Only the access layer decrypts.
     """
-    raw = first_seen(ctx.table("raw_customer"), "id")
+    raw = ctx.table("stg_customer")
     p = raw.payload
     versions = raw.select(
         customer_id=ctx.json(p, "$.customer_id"),
@@ -104,7 +104,7 @@ def fact_review(ctx: BuildContext) -> ir.Table:
 
 def fact_marketing_spend(ctx: BuildContext) -> ir.Table:
     """Spend per day, channel and campaign, in the reporting currency."""
-    raw = ctx.table("raw_marketing_spend")
+    raw = ctx.table("stg_marketing_spend")
     p = raw.payload
     keyed = raw.mutate(
         spend_date=ctx.json(p, "$.day").try_cast("date"),
@@ -131,7 +131,7 @@ def fact_marketing_spend(ctx: BuildContext) -> ir.Table:
 
 def fact_inventory_daily(ctx: BuildContext) -> ir.Table:
     """Stock per product (variant) x location at the end of each day a level was reported."""
-    raw = ctx.table("raw_inventory_level")
+    raw = ctx.table("stg_inventory_level")
     p = raw.payload
     typed = raw.select(
         "received_at",
