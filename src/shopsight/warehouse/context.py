@@ -27,7 +27,7 @@ class BuildContext:
     def json(self, payload: ir.StringValue, path: str) -> ir.StringValue:
         """Text at a JSONPath of a payload ('' counts as absent)."""
         value = self.engine.json_text(payload, path)
-        return ibis.ifelse(value == "", ibis.null("string"), value)
+        return value.nullif("")
 
     def number(self, payload: ir.StringValue, path: str) -> ir.FloatingValue:
         """A JSON number as float64 (NULL when absent or not a number)."""
