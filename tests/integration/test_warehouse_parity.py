@@ -22,13 +22,14 @@ from shopsight.platform import Platform
 from shopsight.warehouse.compare import compare_tables, read_table
 from shopsight.warehouse.engine import WarehouseEngine
 from shopsight.warehouse.model import TABLES
-from shopsight.warehouse.pipeline import run_pipeline
+from shopsight.warehouse.pipeline import RunOptions, run_pipeline
 from shopsight.warehouse.store import PublishedVersion
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 ONLINE_RETAIL = DATASETS / "online-retail" / "online_retail_2010-12_2011-12.csv.gz"
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+FULL = RunOptions(full_refresh=True)  # each engine builds everything, not on top of the other's version
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +52,10 @@ def _load(platform: Platform, mapping: str, files: list[Path]) -> None:
 def _build_both(platform: Platform, spark: WarehouseEngine) -> tuple[PublishedVersion, PublishedVersion]:
     duckdb = open_warehouse_engine(platform.settings, "duckdb")
     try:
-        on_duckdb = run_pipeline(platform.settings, platform.lake, duckdb).version
+        on_duckdb = run_pipeline(platform.settings, platform.lake, duckdb, options=FULL).version
     finally:
         duckdb.close()
-    on_spark = run_pipeline(platform.settings, platform.lake, spark).version
+    on_spark = run_pipeline(platform.settings, platform.lake, spark, options=FULL).version
     assert (on_duckdb.engine, on_spark.engine) == ("duckdb", "spark")
     return on_duckdb, on_spark
 

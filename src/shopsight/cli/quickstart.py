@@ -19,10 +19,12 @@ from shopsight.api.app import create_app
 from shopsight.cli.common import console, fail, settings_from
 from shopsight.demo.generator import DemoConfig, generate
 from shopsight.demo.writers import NdjsonWriter, send_to_collector
+from shopsight.engines import open_warehouse_engine
 from shopsight.importer import Importer, load_mapping
 from shopsight.lake.compaction import compact
 from shopsight.metadata.sources import create_source
 from shopsight.platform import Platform
+from shopsight.warehouse.pipeline import run_pipeline
 
 DEMO_SOURCE = "demo-web"
 
@@ -48,6 +50,16 @@ def _import_entities(platform: Platform, demo_dir: Path) -> str:
         if path.name != "events.ndjson":
             records.update(importer.import_file(path).records)
     return ", ".join(f"{count:,} {kind}" for kind, count in sorted(records.items())) or "none new"
+
+
+def _build_warehouse(platform: Platform) -> str:
+    """Build the warehouse on the embedded engine so KPIs answer straight away."""
+    engine = open_warehouse_engine(platform.settings, "duckdb")
+    try:
+        run = run_pipeline(platform.settings, platform.lake, engine)
+    finally:
+        engine.close()
+    return f"version {run.version.version} ({run.mode}), {run.rows.get('fact_order', 0):,} orders"
 
 
 def _start_server(server: uvicorn.Server, base_url: str) -> threading.Thread:
@@ -94,18 +106,23 @@ def register(app: typer.Typer) -> None:
             )
         imported = _import_entities(platform, demo_dir)
         result = compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
+        warehouse = _build_warehouse(platform)
+        home = platform.settings.home
         console.print(
             Panel.fit(
                 f"sent {report.sent} events: {report.accepted} accepted, {report.duplicates} duplicates, "
                 f"{report.rejected} rejected\nentities imported: {imported}\n"
                 f"lake: {result.written} new records in {result.files} files\n"
+                f"warehouse: {warehouse}\n"
                 f"entity files: {demo_dir}\n\n"
                 f"WRITE_KEY={write_key}\n"
                 f"curl -u \"$WRITE_KEY:\" -H 'Content-Type: application/json' {base_url}/v1/track \\\n"
                 '  -d \'{"userId":"u1","event":"Order Completed","properties":{"order_id":"o1",'
                 '"revenue":42.5}}\'\n'
-                f".venv/bin/shopsight --home {platform.settings.home} lake compact\n"
-                f".venv/bin/shopsight --home {platform.settings.home} lake ls\n"
+                f".venv/bin/shopsight --home {home} lake compact\n"
+                f".venv/bin/shopsight --home {home} lake ls\n"
+                f".venv/bin/shopsight --home {home} kpi show --metric orders,revenue,aov,conversion_rate "
+                "--grain month\n"
                 f"API docs: {base_url}/docs   health: {base_url}/health",
                 title="ShopSight is running",
             )

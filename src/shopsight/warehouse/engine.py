@@ -37,6 +37,13 @@ class WarehouseEngine(Protocol):
         """The value at JSONPath ``path`` as text (objects and arrays as JSON text; NULL when absent)."""
         ...
 
+    def json_columns(self, table: ir.Table, column: str, fields: dict[str, str]) -> ir.Table:
+        """``table`` plus one text column per ``name -> JSONPath`` of its JSON column (as json_text does).
+
+        The batch form lets an engine parse each document once instead of once per field.
+        """
+        ...
+
     def json_array(self, json: ir.StringValue) -> ir.ArrayValue:
         """A JSON array's elements, each as JSON text (NULL when not an array)."""
         ...

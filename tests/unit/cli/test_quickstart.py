@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import orjson
 from typer.testing import CliRunner
 
 from shopsight.cli.main import app
@@ -23,6 +24,13 @@ def test_quickstart_loads_the_demo_into_the_lake_with_no_rejects(tmp_path: Path)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert " 0 rejected" in result.output
+    assert "warehouse: version" in result.output  # the warehouse is built, so KPIs answer straight away
+    kpis = CliRunner().invoke(app, ["--home", str(tmp_path), "kpi", "show", "--metric", "orders,revenue",
+                                    "--grain", "month", "--format", "json"])  # fmt: skip
+    assert kpis.exit_code == 0, kpis.output
+    months = orjson.loads(kpis.output)
+    assert months and all(set(m) == {"period", "orders", "revenue"} for m in months)
+    assert sum(m["orders"] for m in months) > 0
     platform = Platform(load_settings(home=tmp_path))
     try:
         assert sum(e.rows for e in published_files(platform.lake, kind="event")) > 1500

@@ -16,6 +16,11 @@ def _json_extract_string(json: str, path: str) -> str:
     """DuckDB's JSONPath extraction as text."""
 
 
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _json_extract_strings(json: str, paths: dt.Array(dt.string)) -> dt.Array(dt.string):
+    """DuckDB's JSONPath extraction of many paths at once: one parse per document."""
+
+
 @ibis.udf.scalar.builtin(name="shopsight_json_elements")
 def _json_elements(json: str) -> dt.Array(dt.string):
     """Macro defined on connect: the elements of a JSON array as JSON text."""
@@ -86,6 +91,12 @@ class DuckDBWarehouse:
 
     def json_text(self, json: ir.StringValue, path: str) -> ir.StringValue:
         return _json_extract_string(json, path)
+
+    def json_columns(self, table: ir.Table, column: str, fields: dict[str, str]) -> ir.Table:
+        paths = ibis.literal(list(fields.values()), type=dt.Array(dt.string))
+        parsed = table.mutate(_json_fields=_json_extract_strings(table[column], paths))
+        values = {name: parsed._json_fields[index] for index, name in enumerate(fields)}
+        return parsed.mutate(**values).drop("_json_fields")
 
     def json_array(self, json: ir.StringValue) -> ir.ArrayValue:
         return _json_elements(json)

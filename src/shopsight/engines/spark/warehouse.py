@@ -88,6 +88,9 @@ class SparkWarehouse:
     def json_text(self, json: ir.StringValue, path: str) -> ir.StringValue:
         return _get_json_object(json, path)
 
+    def json_columns(self, table: ir.Table, column: str, fields: dict[str, str]) -> ir.Table:
+        return table.mutate(**{name: _get_json_object(table[column], path) for name, path in fields.items()})
+
     def json_array(self, json: ir.StringValue) -> ir.ArrayValue:
         return _from_json(json, "array<string>")
 

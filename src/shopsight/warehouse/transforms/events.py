@@ -12,46 +12,66 @@ SEARCH_ENGINES = ("google", "bing", "duckduckgo", "yahoo", "baidu", "yandex", "e
 SOCIAL_NETWORKS = ("facebook", "instagram", "t.co", "twitter", "x.com", "pinterest", "tiktok", "linkedin")
 
 
+# The JSON fields of a Segment call that stg_event reads (parsed once per call).
+EVENT_FIELDS = {
+    "message_id": "$.messageId", "event_type": "$.type", "user_id": "$.userId",
+    "anonymous_id": "$.anonymousId", "previous_id": "$.previousId",
+    "device_type": "$.context.userAgentParsed.device_type", "browser": "$.context.userAgentParsed.browser",
+    "os": "$.context.userAgentParsed.os", "location_country": "$.context.location.country",
+    "locale": "$.context.locale", "context_url": "$.context.page.url", "property_url": "$.properties.url",
+    "context_path": "$.context.page.path", "property_path": "$.properties.path",
+    "context_referrer": "$.context.page.referrer", "property_referrer": "$.properties.referrer",
+    "utm_source": "$.context.campaign.source", "utm_medium": "$.context.campaign.medium",
+    "utm_campaign": "$.context.campaign.name", "product_id": "$.properties.product_id",
+    "order_id": "$.properties.order_id", "promotion_id": "$.properties.promotion_id",
+    "price": "$.properties.price", "quantity": "$.properties.quantity", "revenue": "$.properties.revenue",
+    "total": "$.properties.total", "currency": "$.properties.currency", "properties": "$.properties",
+}  # fmt: skip
+
+
 def stg_event(ctx: BuildContext) -> ir.Table:
     """One typed row per Segment call (deduplicated on its record id)."""
     raw = first_seen(ctx.table("raw_event"), "id")
-    p = raw.payload
+    f = ctx.engine.json_columns(raw, "payload", EVENT_FIELDS)
 
-    def j(path: str) -> ir.StringValue:
-        return ctx.json(p, path)
+    def text(name: str) -> ir.StringValue:
+        return f[name].nullif("")
 
-    locale = j("$.context.locale")
+    def number(name: str) -> ir.FloatingValue:
+        return f[name].try_cast("float64")
+
+    locale = text("locale")
     locale_country = ibis.ifelse(locale.length() == 5, locale.substr(3, 2).upper(), ibis.null("string"))
-    return raw.select(
-        event_id=raw.id,
-        message_id=j("$.messageId"),
-        event_type=j("$.type"),
-        event_name=raw.name,
-        ts=raw.ts,
-        received_at=raw.received_at,
-        event_date=ctx.local_date(raw.ts),
-        user_id=j("$.userId"),
-        anonymous_id=j("$.anonymousId"),
-        previous_id=j("$.previousId"),
-        device_type=j("$.context.userAgentParsed.device_type"),
-        browser=j("$.context.userAgentParsed.browser"),
-        os=j("$.context.userAgentParsed.os"),
-        country=ibis.coalesce(j("$.context.location.country"), locale_country),
-        page_url=ibis.coalesce(j("$.context.page.url"), j("$.properties.url")),
-        page_path=ibis.coalesce(j("$.context.page.path"), j("$.properties.path")),
-        referrer=ibis.coalesce(j("$.context.page.referrer"), j("$.properties.referrer")),
-        utm_source=j("$.context.campaign.source"),
-        utm_medium=j("$.context.campaign.medium"),
-        utm_campaign=j("$.context.campaign.name"),
-        product_id=j("$.properties.product_id"),
-        order_id=j("$.properties.order_id"),
-        promotion_id=j("$.properties.promotion_id"),
-        price=ctx.number(p, "$.properties.price"),
-        quantity=ctx.integer(p, "$.properties.quantity"),
-        revenue=ibis.coalesce(ctx.number(p, "$.properties.revenue"), ctx.number(p, "$.properties.total")),
-        currency=j("$.properties.currency"),
-        properties=j("$.properties"),
-        source=raw.source,
+    return f.select(
+        event_id=f.id,
+        message_id=text("message_id"),
+        event_type=text("event_type"),
+        event_name=f.name,
+        ts=f.ts,
+        received_at=f.received_at,
+        event_date=ctx.local_date(f.ts),
+        user_id=text("user_id"),
+        anonymous_id=text("anonymous_id"),
+        previous_id=text("previous_id"),
+        device_type=text("device_type"),
+        browser=text("browser"),
+        os=text("os"),
+        country=ibis.coalesce(text("location_country"), locale_country),
+        page_url=ibis.coalesce(text("context_url"), text("property_url")),
+        page_path=ibis.coalesce(text("context_path"), text("property_path")),
+        referrer=ibis.coalesce(text("context_referrer"), text("property_referrer")),
+        utm_source=text("utm_source"),
+        utm_medium=text("utm_medium"),
+        utm_campaign=text("utm_campaign"),
+        product_id=text("product_id"),
+        order_id=text("order_id"),
+        promotion_id=text("promotion_id"),
+        price=number("price"),
+        quantity=number("quantity").cast("int64"),
+        revenue=ibis.coalesce(number("revenue"), number("total")),
+        currency=text("currency"),
+        properties=text("properties"),
+        source=f.source,
     )
 
 
