@@ -6,40 +6,33 @@ CREATE TEMP TABLE stg_event AS
 WITH raw AS (
   SELECT * FROM read_parquet({events}, hive_partitioning = false)
   QUALIFY row_number() OVER (PARTITION BY id ORDER BY received_at, log_offset) = 1
+), parsed AS (  -- one parse per event: every path at once
+  SELECT id, name, ts, received_at, source, payload ->> [
+    '$.messageId', '$.type', '$.userId', '$.anonymousId', '$.previousId',
+    '$.context.userAgentParsed.device_type', '$.context.userAgentParsed.browser', '$.context.userAgentParsed.os',
+    '$.context.location.country', '$.context.locale', '$.context.page.url', '$.properties.url',
+    '$.context.page.path', '$.properties.path', '$.context.page.referrer', '$.properties.referrer',
+    '$.context.campaign.source', '$.context.campaign.medium', '$.context.campaign.name',
+    '$.properties.product_id', '$.properties.order_id', '$.properties.promotion_id', '$.properties.price',
+    '$.properties.quantity', '$.properties.revenue', '$.properties.total', '$.properties.currency',
+    '$.properties'] AS f
+  FROM raw
 )
-SELECT id AS event_id,
-       nullif(json_extract_string(payload, '$.messageId'), '') AS message_id,
-       nullif(json_extract_string(payload, '$.type'), '') AS event_type,
-       name AS event_name, ts, received_at, CAST(ts AS DATE) AS event_date,
-       nullif(json_extract_string(payload, '$.userId'), '') AS user_id,
-       nullif(json_extract_string(payload, '$.anonymousId'), '') AS anonymous_id,
-       nullif(json_extract_string(payload, '$.previousId'), '') AS previous_id,
-       nullif(json_extract_string(payload, '$.context.userAgentParsed.device_type'), '') AS device_type,
-       nullif(json_extract_string(payload, '$.context.userAgentParsed.browser'), '') AS browser,
-       nullif(json_extract_string(payload, '$.context.userAgentParsed.os'), '') AS os,
-       coalesce(nullif(json_extract_string(payload, '$.context.location.country'), ''),
-                CASE WHEN length(json_extract_string(payload, '$.context.locale')) = 5
-                     THEN upper(substr(json_extract_string(payload, '$.context.locale'), 4, 2)) END) AS country,
-       coalesce(nullif(json_extract_string(payload, '$.context.page.url'), ''),
-                nullif(json_extract_string(payload, '$.properties.url'), '')) AS page_url,
-       coalesce(nullif(json_extract_string(payload, '$.context.page.path'), ''),
-                nullif(json_extract_string(payload, '$.properties.path'), '')) AS page_path,
-       coalesce(nullif(json_extract_string(payload, '$.context.page.referrer'), ''),
-                nullif(json_extract_string(payload, '$.properties.referrer'), '')) AS referrer,
-       nullif(json_extract_string(payload, '$.context.campaign.source'), '') AS utm_source,
-       nullif(json_extract_string(payload, '$.context.campaign.medium'), '') AS utm_medium,
-       nullif(json_extract_string(payload, '$.context.campaign.name'), '') AS utm_campaign,
-       nullif(json_extract_string(payload, '$.properties.product_id'), '') AS product_id,
-       nullif(json_extract_string(payload, '$.properties.order_id'), '') AS order_id,
-       nullif(json_extract_string(payload, '$.properties.promotion_id'), '') AS promotion_id,
-       TRY_CAST(json_extract_string(payload, '$.properties.price') AS DOUBLE) AS price,
-       CAST(TRY_CAST(json_extract_string(payload, '$.properties.quantity') AS DOUBLE) AS BIGINT) AS quantity,
-       coalesce(TRY_CAST(json_extract_string(payload, '$.properties.revenue') AS DOUBLE),
-                TRY_CAST(json_extract_string(payload, '$.properties.total') AS DOUBLE)) AS revenue,
-       nullif(json_extract_string(payload, '$.properties.currency'), '') AS currency,
-       nullif(json_extract_string(payload, '$.properties'), '') AS properties,
-       source
-FROM raw;
+SELECT id AS event_id, nullif(f[1], '') AS message_id, nullif(f[2], '') AS event_type, name AS event_name,
+       ts, received_at, CAST(ts AS DATE) AS event_date, nullif(f[3], '') AS user_id,
+       nullif(f[4], '') AS anonymous_id, nullif(f[5], '') AS previous_id, nullif(f[6], '') AS device_type,
+       nullif(f[7], '') AS browser, nullif(f[8], '') AS os,
+       coalesce(nullif(f[9], ''), CASE WHEN length(nullif(f[10], '')) = 5 THEN upper(substr(f[10], 4, 2)) END)
+         AS country,
+       coalesce(nullif(f[11], ''), nullif(f[12], '')) AS page_url,
+       coalesce(nullif(f[13], ''), nullif(f[14], '')) AS page_path,
+       coalesce(nullif(f[15], ''), nullif(f[16], '')) AS referrer,
+       nullif(f[17], '') AS utm_source, nullif(f[18], '') AS utm_medium, nullif(f[19], '') AS utm_campaign,
+       nullif(f[20], '') AS product_id, nullif(f[21], '') AS order_id, nullif(f[22], '') AS promotion_id,
+       TRY_CAST(f[23] AS DOUBLE) AS price, CAST(TRY_CAST(f[24] AS DOUBLE) AS BIGINT) AS quantity,
+       coalesce(TRY_CAST(f[25] AS DOUBLE), TRY_CAST(f[26] AS DOUBLE)) AS revenue,
+       nullif(f[27], '') AS currency, nullif(f[28], '') AS properties, source
+FROM parsed;
 COPY stg_event TO '{out}/stg_event.parquet' (FORMAT parquet, COMPRESSION zstd);
 
 CREATE TEMP TABLE identity_map AS
