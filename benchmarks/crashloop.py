@@ -12,8 +12,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rich.progress import track
-
 from shopsight.testing.crash import crash_round
 
 
@@ -26,9 +24,10 @@ def main() -> int:
     acknowledged = 0
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        for round_ in track(range(args.rounds), description="kill -9 rounds"):
+        for round_ in range(args.rounds):
             result = crash_round(home, seed=args.seed * 10_000 + round_, run_seconds=0.2 + rng.random() * 1.5)
             acknowledged += result.acknowledged
+            print(f"round {round_}: {result.acknowledged} acknowledged, all present once: {result.ok}", flush=True)
             if not result.ok:
                 print(f"round {round_}: missing={result.missing[:5]} duplicated={result.duplicated[:5]}")
                 return 1

@@ -54,7 +54,7 @@ def shopsight_command(home: Path, *args: str) -> list[str]:
 
 
 def start_server(
-    home: Path, port: int, timeout: float = 30.0, env: Mapping[str, str] | None = None
+    home: Path, port: int, timeout: float = 90.0, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """Start ``shopsight serve`` (``env``: extra variables, e.g. settings) and wait for ``/health``."""
     process = subprocess.Popen(
