@@ -27,7 +27,7 @@ def main() -> int:
         for round_ in range(args.rounds):
             result = crash_round(home, seed=args.seed * 10_000 + round_, run_seconds=0.2 + rng.random() * 1.5)
             acknowledged += result.acknowledged
-            print(f"round {round_}: {result.acknowledged} acknowledged, exactly once: {result.ok}", flush=True)
+            print(f"round {round_}: {result.acknowledged} acked, exactly once: {result.ok}", flush=True)
             if not result.ok:
                 print(f"round {round_}: missing={result.missing[:5]} duplicated={result.duplicated[:5]}")
                 return 1
