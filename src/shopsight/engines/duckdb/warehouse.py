@@ -44,6 +44,7 @@ class DuckDBWarehouse:
             config["memory_limit"] = memory_limit
         self.con = ibis.duckdb.connect(**config)
         self.con.raw_sql("SET TimeZone = 'UTC'")  # after connect: the setting needs ICU loaded first
+        self.con.raw_sql("SET preserve_insertion_order = false")  # tables are sets: no order to keep
         self.con.raw_sql(
             "CREATE OR REPLACE MACRO shopsight_json_elements(j) AS "
             "CASE WHEN json_type(j) = 'ARRAY' THEN CAST(json_extract(j, '$[*]') AS VARCHAR[]) END"
@@ -57,7 +58,9 @@ class DuckDBWarehouse:
         columns = ", ".join(f'"{c}"' for c in schema.names)
         self.con.raw_sql(
             f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT {columns} '
-            f"FROM read_parquet([{files}], hive_partitioning = false, union_by_name = true)"
+            # Every raw file has RAW_SCHEMA, so the first file's schema binds the view (union_by_name would
+            # read every footer of the lake's many small files at each bind).
+            f"FROM read_parquet([{files}], hive_partitioning = false)"
         )
         return self.con.table(name)
 
