@@ -52,7 +52,10 @@ def _load(platform: Platform, mapping: str, files: list[Path]) -> None:
 def _build_both(platform: Platform, spark: WarehouseEngine) -> tuple[PublishedVersion, PublishedVersion]:
     duckdb = open_warehouse_engine(platform.settings, "duckdb")
     try:
-        on_duckdb = run_pipeline(platform.settings, platform.lake, duckdb, options=FULL).version
+        # The blocking quality checks must hold on real data too (a failure raises here).
+        on_duckdb = run_pipeline(
+            platform.settings, platform.lake, duckdb, options=FULL, metadata=platform.metadata
+        ).version
     finally:
         duckdb.close()
     on_spark = run_pipeline(platform.settings, platform.lake, spark, options=FULL).version

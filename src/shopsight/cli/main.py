@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from shopsight.cli import deadletters, demo, importing, lake, quickstart, schemas, serve, sources, warehouse
+from shopsight.cli import (
+    catalog,
+    deadletters,
+    demo,
+    importing,
+    lake,
+    publish,
+    quality,
+    quickstart,
+    schemas,
+    serve,
+    sources,
+    warehouse,
+)
 from shopsight.config import load_settings
 from shopsight.logs import configure_logging
 
@@ -43,6 +56,9 @@ schemas.register(app)
 deadletters.register(app)
 quickstart.register(app)
 warehouse.register(app)
+quality.register(app)
+catalog.register(app)
+publish.register(app)
 
 
 def main() -> None:

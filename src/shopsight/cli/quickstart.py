@@ -56,7 +56,7 @@ def _build_warehouse(platform: Platform) -> str:
     """Build the warehouse on the embedded engine so KPIs answer straight away."""
     engine = open_warehouse_engine(platform.settings, "duckdb")
     try:
-        run = run_pipeline(platform.settings, platform.lake, engine)
+        run = run_pipeline(platform.settings, platform.lake, engine, metadata=platform.metadata)
     finally:
         engine.close()
     return f"version {run.version.version} ({run.mode}), {run.rows.get('fact_order', 0):,} orders"

@@ -15,9 +15,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shopsight.cli.common import console, platform_for
+from shopsight.cli.quality import checks_table
 from shopsight.engines import open_warehouse_engine
 from shopsight.warehouse.model import TABLES
 from shopsight.warehouse.pipeline import RunOptions, run_pipeline
+from shopsight.warehouse.quality import BlockingQualityFailure, QualityReport
+from shopsight.warehouse.quality_history import run_results
 from shopsight.warehouse.reader import kpis
 from shopsight.warehouse.store import WarehouseStore
 from shopsight.warehouse.transforms.kpis import METRICS
@@ -85,10 +88,14 @@ def run_command(
                     progress.update(task, advance=1, description=f"built {name} ({rows:,} rows)")
 
                 result = run_pipeline(
-                    platform.settings, platform.lake, chosen, on_table=built, options=options
+                    platform.settings, platform.lake, chosen, built, options, metadata=platform.metadata
                 )
+        except BlockingQualityFailure as exc:
+            console.print(checks_table(exc.report.blocking_failures, "blocking quality failures"))
+            raise
         finally:
             chosen.close()
+        checks = QualityReport(result.version.version, run_results(platform.metadata, result.version.version))
     if result.mode == "up-to-date":
         console.print(f"warehouse version {result.version.version} is up to date: no new raw partitions")
         return
@@ -97,6 +104,9 @@ def run_command(
     for name, rows in result.rows.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    if checks.warnings:
+        console.print(checks_table(checks.warnings, "quality warnings"))
+    console.print(f"quality: {checks.summary()} (details: shopsight quality)")
     console.print(f"read {result.raw_files:,} raw files; published in {time.perf_counter() - started:.1f}s")
 
 

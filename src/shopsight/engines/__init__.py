@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shopsight.config import Settings
+from shopsight.config import Settings, path_from_url
 from shopsight.errors import ConfigError
+from shopsight.logs import get_logger
 from shopsight.ports import EventLog, ObjectStore
 
 if TYPE_CHECKING:
     from shopsight.warehouse.engine import WarehouseEngine
+    from shopsight.warehouse.publish import TableSink
+    from shopsight.warehouse.store import PublishedVersion
 
 
 def open_event_log(settings: Settings, *, read_only: bool = False) -> EventLog:
@@ -60,3 +63,32 @@ def open_warehouse_engine(settings: Settings, engine: str | None = None) -> Ware
             master = f"spark://{master}"
         return SparkWarehouse(master, scratch=settings.home.resolve() / "spark")
     raise ConfigError(f"unsupported warehouse engine {chosen!r}: use duckdb or spark")
+
+
+def refresh_warehouse_views(settings: Settings, version: PublishedVersion) -> bool:
+    """Point the BI views of the DuckDB file named by ``settings.warehouse_url`` at ``version``.
+
+    A ``duckdb://FILE`` warehouse URL gets one view per published table over its Parquet files, so
+    Metabase, Superset or a notebook can open FILE; other warehouse URLs have no such file. The version is
+    already published when this runs, so a file another process holds open is a warning, not a failure:
+    returns whether the views now show ``version``.
+    """
+    if not settings.warehouse_url.startswith("duckdb://"):
+        return False
+    from shopsight.engines.duckdb.bi import BIViewsUnavailable, refresh_bi_views
+
+    try:
+        refresh_bi_views(path_from_url(settings.warehouse_url), version)
+    except BIViewsUnavailable as error:
+        get_logger(__name__).warning("bi_views_not_refreshed", version=version.version, reason=str(error))
+        return False
+    return True
+
+
+def open_table_sink(url: str, *, schema: str = "shopsight") -> TableSink:
+    """Where ``shopsight publish --to URL`` loads tables (``postgresql://`` into ``schema``)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from shopsight.engines.postgres.client import PostgresTableSink, connect_url
+
+        return PostgresTableSink(connect_url(url), schema=schema)
+    raise ConfigError(f"unsupported publish URL {url!r}: use postgresql://")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     Integer,
     LargeBinary,
     String,
@@ -53,4 +55,33 @@ lake_ids = Table(
     METADATA,
     Column("id", String(400), primary_key=True),
     Column("batch", BigInteger, nullable=False),
+)
+
+# Data-quality results of every warehouse run, kept as history (``shopsight quality``).
+quality_results = Table(
+    "quality_results",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("table_name", String(200), nullable=False),
+    Column("check_name", String(400), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("severity", String(8), nullable=False),  # warn | block
+    Column("status", String(8), nullable=False),  # passed | failed | skipped
+    Column("passed", Boolean, nullable=False),  # skipped counts as passed: it cannot block
+    Column("observed", Float, nullable=True),
+    Column("expectation", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
+
+# Rows per table per run: the history the row-count anomaly check compares against.
+quality_row_counts = Table(
+    "quality_row_counts",
+    METADATA,
+    Column("run_id", String(64), primary_key=True),
+    Column("table_name", String(200), primary_key=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("blocked", Boolean, nullable=False),  # the run failed a blocking check (not published)
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

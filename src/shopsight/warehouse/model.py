@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 
 from shopsight.warehouse.context import BuildContext
-from shopsight.warehouse.transforms import dimensions, events, kpis, orders, staging
+from shopsight.warehouse.transforms import dimensions, events, kpis, marts, orders, staging
 
 # Raw-zone kinds the transforms read (a kind with no files yet is an empty table).
 RAW_KINDS = (
@@ -84,5 +84,78 @@ TABLES: tuple[TableSpec, ...] = (
         "End-of-day stock per SKU and location.",
     ),
     TableSpec("kpi_daily", _kpi_daily, ("period",), "Daily KPIs (components and ratios).", "mart"),
+    TableSpec(
+        "kpi_daily_by_channel",
+        marts.kpi_daily_by_channel,
+        ("period", "source", "medium"),
+        "Daily traffic, funnel, orders and revenue per session source / medium; an order counts under the "
+        "session that tracked its Order Completed, else (no session).",
+        "mart",
+    ),
+    TableSpec(
+        "kpi_daily_by_country",
+        marts.kpi_daily_by_country,
+        ("period", "country"),
+        "Daily traffic and conversion per session country; orders and revenue per order country.",
+        "mart",
+    ),
+    TableSpec(
+        "kpi_daily_by_device",
+        marts.kpi_daily_by_device,
+        ("period", "device_type"),
+        "Daily traffic, funnel, orders and revenue per device type; an order counts under the session "
+        "that tracked its Order Completed, else (no session).",
+        "mart",
+    ),
+    TableSpec(
+        "kpi_daily_by_category",
+        marts.kpi_daily_by_category,
+        ("period", "category_l1"),
+        "Daily orders, customers, units and item revenue (line amounts) per level-1 product category.",
+        "mart",
+    ),
+    TableSpec(
+        "mart_top_products",
+        marts.mart_top_products,
+        ("period", "product_id"),
+        "Products sold per month: units, item revenue, orders and rank (revenue, units, product id).",
+        "mart",
+    ),
+    TableSpec(
+        "mart_retention_cohorts",
+        marts.mart_retention_cohorts,
+        ("cohort_month", "month_offset"),
+        "Customer cohorts by first order month: active customers, retention, revenue and repeat purchase "
+        "rate at each month offset.",
+        "mart",
+    ),
+    TableSpec(
+        "mart_revenue_by_country",
+        marts.mart_revenue_by_country,
+        ("period", "country"),
+        "Monthly gross, cancelled, refunded and net revenue, orders, AOV and refund rate per order country.",
+        "mart",
+    ),
+    TableSpec(
+        "mart_cac_by_channel",
+        marts.mart_cac_by_channel,
+        ("period", "channel"),
+        "Monthly marketing spend, new customers (by their first order's channel) and CAC per channel.",
+        "mart",
+    ),
+    TableSpec(
+        "mart_funnel",
+        marts.mart_funnel,
+        ("period", "step_no"),
+        "Daily closed funnel session -> product view -> cart -> checkout -> order with step conversion.",
+        "mart",
+    ),
+    TableSpec(
+        "mart_promotions",
+        marts.mart_promotions,
+        ("period", "promotion_id"),
+        "Daily promotion views, clicks, viewers, clickers and click-through rate per promotion.",
+        "mart",
+    ),
 )
 TABLES_BY_NAME = {spec.name: spec for spec in TABLES}

@@ -18,9 +18,11 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import pyarrow.parquet as pq
+from sqlalchemy import Engine
 
 import shopsight
 from shopsight.config import Settings
+from shopsight.engines import refresh_warehouse_views
 from shopsight.lake.layout import RAW_SCHEMA
 from shopsight.lake.manifest import ManifestEntry, load_manifests
 from shopsight.ports import ObjectStore
@@ -28,6 +30,7 @@ from shopsight.warehouse import seeds
 from shopsight.warehouse.context import BuildContext
 from shopsight.warehouse.engine import WarehouseEngine
 from shopsight.warehouse.model import RAW_KINDS, TABLES, TableSpec
+from shopsight.warehouse.quality import BlockingQualityFailure, audit
 from shopsight.warehouse.store import PublishedVersion, WarehouseStore, parquet_files, parquet_rows
 
 OnTable = Callable[[str, int], None]
@@ -157,8 +160,13 @@ def run_pipeline(
     engine: WarehouseEngine,
     on_table: OnTable | None = None,
     options: RunOptions | None = None,
+    metadata: Engine | None = None,
 ) -> RunResult:
-    """Build every curated table on ``engine`` from the raw zone (new partitions only) and publish them."""
+    """Build every curated table on ``engine`` from the raw zone (new partitions only) and publish them.
+
+    With ``metadata``, the quality checks run on the staged tables first and a blocking failure raises
+    :class:`BlockingQualityFailure` instead of publishing (the previous version stays current).
+    """
     options = options or RunOptions()
     store = WarehouseStore(settings.warehouse_dir)
     stamp = fingerprint(settings)
@@ -186,12 +194,24 @@ def run_pipeline(
         rows["dim_date"] = calendar.num_rows
         if on_table:
             on_table("dim_date", calendar.num_rows)
+        if metadata is not None:
+            _audit(ctx, staging, run_id, metadata, rows)
     except BaseException:
         store.discard(run_id)
         raise
     version = store.publish(run_id, engine.name, [*rows], lake_batch=plan.lake_batch, fingerprint=stamp)
+    # BI tools read the DuckDB file's views; they follow the version just published.
+    refresh_warehouse_views(settings, version)
     mode = "full" if plan.previous is None else "incremental"
     return RunResult(version=version, mode=mode, rows=rows, raw_files=len(plan.entries))
+
+
+def _audit(ctx: BuildContext, staging: Path, run_id: str, metadata: Engine, rows: dict[str, int]) -> None:
+    """Check the staged tables (results go to the metadata store); stop on a blocking failure."""
+    ctx.tables["dim_date"] = _registered(ctx, "dim_date", parquet_files(staging / "dim_date"))
+    report = audit(tables=ctx.tables, run_id=run_id, metadata=metadata, row_counts=rows)
+    if report.blocking_failures:
+        raise BlockingQualityFailure(report)
 
 
 def _mkdir(path: Path) -> Path:

@@ -1,0 +1,1 @@
+"""PostgreSQL engine: where ``shopsight publish --to postgresql://...`` pushes warehouse tables for BI."""
