@@ -188,14 +188,47 @@ def child_pandas(home: str) -> dict[str, object]:
             "peak_mb": _peak_mb()}  # fmt: skip
 
 
-def _child(*args: str) -> dict[str, object]:
-    output = subprocess.run(
+def _rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+
+
+def _child(*args: str, memory_limit_mb: float) -> dict[str, object]:
+    """Run one contender in its own process; a contender that outgrows ``memory_limit_mb`` is stopped.
+
+    The limit keeps a contender that would not fit (pandas at 10M events) from pushing the machine into
+    the OOM killer; such a run is reported as ``{"failed": ...}`` with its time and RSS when stopped.
+    """
+    started = time.perf_counter()
+    with subprocess.Popen(
         [sys.executable, "-m", "benchmarks.warehouse", "--child", *args],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    ) as child:
+        peak = 0.0
+        while child.poll() is None:
+            peak = max(peak, _rss_mb(child.pid))
+            if peak > memory_limit_mb:
+                child.kill()
+                child.wait()
+                return {"failed": f"stopped at {peak:,.0f} MB RSS (limit {memory_limit_mb:,.0f} MB)",
+                        "total": time.perf_counter() - started, "peak_mb": peak}  # fmt: skip
+            time.sleep(0.2)
+        output, errors = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"benchmark child {args[0]} failed:\n{errors[-4000:]}")
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def _memory_limit_mb() -> float:
+    """Most of the machine's RAM: what a contender may use before it is stopped."""
+    total_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return total_kb / 1024 * 0.8
 
 
 def main() -> int:
@@ -212,7 +245,10 @@ def main() -> int:
         print(json.dumps(runners[role]()))
         return 0
     home = str(prepare_lake(args.events, args.cache))
-    ours, sql, pandas = _child("ours", home, "duckdb"), _child("sql", home), _child("pandas", home)
+    limit = _memory_limit_mb()
+    ours = _child("ours", home, "duckdb", memory_limit_mb=limit)
+    sql = _child("sql", home, memory_limit_mb=limit)
+    pandas = _child("pandas", home, memory_limit_mb=limit)
     tables = ours["tables"]
     assert isinstance(tables, dict)
     matched = sum(float(tables[name]) for name in MATCHED) + float(ours["engine_start"])  # type: ignore[arg-type]
@@ -221,10 +257,14 @@ def main() -> int:
           f"peak {ours['peak_mb']:,.0f} MB")  # fmt: skip
     print(f"  same 7 tables: ShopSight {matched:.1f}s vs hand-written DuckDB SQL {sql['total']:.1f}s "
           f"(peak {sql['peak_mb']:,.0f} MB) -> ratio {matched / float(sql['total']):.2f} (goal <= 1.5)")  # type: ignore[arg-type]  # fmt: skip
-    print(f"  session + order marts: pandas {pandas['total']:.1f}s (peak {pandas['peak_mb']:,.0f} MB) vs "
-          f"ShopSight {matched:.1f}s -> {float(pandas['total']) / matched:.1f}x faster (goal >= 5)")  # type: ignore[arg-type]  # fmt: skip
+    if "failed" in pandas:
+        print(f"  session + order marts: pandas did not finish, {pandas['failed']} after "
+              f"{pandas['total']:.1f}s; ShopSight {matched:.1f}s")  # fmt: skip
+    else:
+        print(f"  session + order marts: pandas {pandas['total']:.1f}s (peak {pandas['peak_mb']:,.0f} MB) "
+              f"vs ShopSight {matched:.1f}s -> {float(pandas['total']) / matched:.1f}x faster (goal >= 5)")  # type: ignore[arg-type]  # fmt: skip
     if args.spark:
-        spark = _child("ours", home, "spark")
+        spark = _child("ours", home, "spark", memory_limit_mb=limit)
         print(f"  ShopSight on PySpark local[2], whole pipeline: {spark['total']:.1f}s (session start "
               f"{spark['engine_start']:.1f}s), driver peak {spark['peak_mb']:,.0f} MB")  # fmt: skip
     return 0
