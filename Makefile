@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint typecheck unit bench clean schemas
+.PHONY: help install system-deps run test lint typecheck unit bench clean schemas
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +27,19 @@ lint: install ## ruff check + format check
 typecheck: install ## mypy --strict on src/
 	$(BIN)/mypy
 
-test: lint typecheck ## Lint, type-check and run every test (unit + integration)
+# Debian packages the tests drive for real: SoftHSM2 (PKCS#11 key store) and chromium (browser tests).
+SYSTEM_PACKAGES := softhsm2 chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+system-deps: ## Install the Debian packages the tests need (SoftHSM2, chromium), when missing
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null \
+	  || { $(SUDO) apt-get update -q >/dev/null && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+
+test: lint typecheck system-deps ## Lint, type-check and run every test (unit + integration + browser)
 	PYTHONHASHSEED=random $(BIN)/pytest -q
 
 bench: install ## Benchmarks against side-by-side baselines; prints ratios
