@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from shopsight.errors import ShopSightError
 from shopsight.warehouse.engine import WarehouseEngine
+from shopsight.warehouse.slicing import KpiSlice
 from shopsight.warehouse.store import PublishedVersion
 from shopsight.warehouse.transforms.kpis import METRICS_BY_NAME, Grain, kpi_components, kpi_table
 
@@ -33,12 +34,21 @@ def kpis(
     grain: Grain,
     start: date | None = None,
     end: date | None = None,
+    where: KpiSlice | None = None,
+    tables: dict[str, ir.Table] | None = None,
 ) -> pa.Table:
-    """The named KPIs per period (``period`` = first day of the period) between ``start`` and ``end``."""
+    """The named KPIs per period (``period`` = first day of the period) between ``start`` and ``end``.
+
+    ``where`` restricts them to one slice (see :mod:`shopsight.warehouse.slicing`); ``tables`` are the
+    version's tables already registered on ``engine`` (a long-lived reader passes them to save the work).
+    """
     unknown = [name for name in metrics if name not in METRICS_BY_NAME]
     if unknown:
         raise UnknownMetric(
             f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(sorted(METRICS_BY_NAME))}"
         )
-    components = kpi_components(published_tables(engine, version), grain, start, end)
+    if where is not None:
+        where.check(metrics)
+    registered = tables if tables is not None else published_tables(engine, version)
+    components = kpi_components(registered, grain, start, end, where)
     return kpi_table(components, metrics).to_pyarrow()

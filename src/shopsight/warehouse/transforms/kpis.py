@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 import ibis.expr.types as ir
+
+if TYPE_CHECKING:
+    from shopsight.warehouse.slicing import KpiSlice
 
 Grain = Literal["day", "week", "month"]
 _TRUNCATE = {"week": "W", "month": "M"}
@@ -131,12 +134,22 @@ def _in_range(table: ir.Table, column: str, start: date | None, end: date | None
 
 
 def kpi_components(
-    tables: dict[str, ir.Table], grain: Grain, start: date | None = None, end: date | None = None
+    tables: dict[str, ir.Table],
+    grain: Grain,
+    start: date | None = None,
+    end: date | None = None,
+    where: KpiSlice | None = None,
 ) -> ir.Table:
-    """One row per period with every additive component (and distinct counts over the whole period)."""
+    """One row per period with every additive component (and distinct counts over the whole period).
+
+    ``where`` keeps one slice (a country, channel, device or category) once first sessions and first
+    orders are known, so "new" still means first ever.
+    """
     sessions = tables["fact_session"]
     first_seen = sessions.group_by("person_id").aggregate(first_session_date=sessions.session_date.min())
     sessions = sessions.inner_join(first_seen, "person_id")
+    if where is not None:
+        sessions = where.sessions(sessions)
     sessions = _in_range(sessions, "session_date", start, end)
     sessions = sessions.mutate(period=period_of(sessions.session_date, grain))
     new_person = ibis.ifelse(
@@ -170,6 +183,8 @@ def kpi_components(
         .aggregate(first_order_date=sales.order_date.min())
     )
     sales = sales.left_join(firsts, "customer_id")
+    if where is not None:
+        sales = where.orders(sales, tables)
     sales = _in_range(sales, "order_date", start, end).mutate(period=period_of(sales.order_date, grain))
     new_customer = ibis.ifelse(
         period_of(sales.first_order_date, grain) == sales.period, sales.customer_id, ibis.null("string")
@@ -188,10 +203,14 @@ def kpi_components(
     )
 
     refunds = _in_range(tables["fact_refund"], "refund_date", start, end)
+    if where is not None:
+        refunds = where.refunds(refunds, tables)
     refunds = refunds.mutate(period=period_of(refunds.refund_date, grain))
     refunded = refunds.group_by("period").aggregate(refunds=refunds.amount_reporting.sum())
 
     spend = _in_range(tables["fact_marketing_spend"], "spend_date", start, end)
+    if where is not None:
+        spend = where.spend(spend)
     spend = spend.mutate(period=period_of(spend.spend_date, grain))
     marketing = spend.group_by("period").aggregate(marketing_spend=spend.cost_reporting.sum())
 
