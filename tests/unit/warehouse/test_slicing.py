@@ -7,6 +7,7 @@ o2 (DE, email, plates, 200 EUR, cancelled), o3 (US, paid_search, plates, 30 USD,
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,19 @@ def test_a_metric_the_slice_cannot_split_is_refused(
 ) -> None:
     with pytest.raises(UnsliceableMetric, match=why):
         _month(platform, version, [metric], **where)
+
+
+def test_a_total_over_a_range_counts_earlier_people_as_returning(
+    platform: Platform, version: PublishedVersion
+) -> None:
+    engine = open_warehouse_engine(platform.settings, "duckdb")
+    names = ["sessions", "new_users", "returning_users", "orders", "new_customers", "repeat_purchase_rate"]
+    try:
+        rows = kpis(engine, version, names, "total", date(2024, 3, 5), date(2024, 3, 11)).to_pylist()
+    finally:
+        engine.close()
+    assert len(rows) == 1 and rows[0]["period"] == date(2024, 3, 5)
+    total = rows[0]
+    assert (total["sessions"], total["new_users"], total["returning_users"]) == (1, 1, 0)  # C, new on 5 March
+    assert (total["orders"], total["new_customers"]) == (2, 1)  # o2 (u2 new), o3 (u1 first ordered 4 March)
+    assert total["repeat_purchase_rate"] == pytest.approx(0.5)

@@ -16,7 +16,9 @@ import ibis.expr.types as ir
 if TYPE_CHECKING:
     from shopsight.warehouse.slicing import KpiSlice
 
-Grain = Literal["day", "week", "month"]
+# "total" is the whole requested range as one period (the API's period-over-period summaries).
+Grain = Literal["day", "week", "month", "total"]
+_BEFORE = date(1900, 1, 1)  # the "period" of days before a total's range: never equal to its start
 _TRUNCATE = {"week": "W", "month": "M"}
 
 
@@ -120,8 +122,17 @@ COMPONENTS = (
 )  # fmt: skip
 
 
-def period_of(day: ir.DateValue, grain: Grain) -> ir.DateValue:
-    """The first day of the period holding ``day`` (weeks start on Monday, as ISO 8601 has it)."""
+def period_of(day: ir.DateValue, grain: Grain, start: date | None = None) -> ir.DateValue:
+    """The first day of the period holding ``day`` (weeks start on Monday, as ISO 8601 has it).
+
+    With grain ``total`` the one period starts at ``start``; earlier days (first sessions or orders
+    before the range) fall in an earlier period, so they count as returning, not new.
+    """
+    if grain == "total":
+        if start is None:
+            raise ValueError("a total over a range needs its start date")
+        first = ibis.literal(start)
+        return ibis.ifelse(day >= first, first, ibis.literal(_BEFORE))
     return day if grain == "day" else day.truncate(_TRUNCATE[grain]).cast("date")
 
 
@@ -151,9 +162,9 @@ def kpi_components(
     if where is not None:
         sessions = where.sessions(sessions)
     sessions = _in_range(sessions, "session_date", start, end)
-    sessions = sessions.mutate(period=period_of(sessions.session_date, grain))
+    sessions = sessions.mutate(period=period_of(sessions.session_date, grain, start))
     new_person = ibis.ifelse(
-        period_of(sessions.first_session_date, grain) == sessions.period,
+        period_of(sessions.first_session_date, grain, start) == sessions.period,
         sessions.person_id,
         ibis.null("string"),
     )
@@ -185,9 +196,11 @@ def kpi_components(
     sales = sales.left_join(firsts, "customer_id")
     if where is not None:
         sales = where.orders(sales, tables)
-    sales = _in_range(sales, "order_date", start, end).mutate(period=period_of(sales.order_date, grain))
+    sales = _in_range(sales, "order_date", start, end)
+    sales = sales.mutate(period=period_of(sales.order_date, grain, start))
+    no_customer = ibis.null("string")
     new_customer = ibis.ifelse(
-        period_of(sales.first_order_date, grain) == sales.period, sales.customer_id, ibis.null("string")
+        period_of(sales.first_order_date, grain, start) == sales.period, sales.customer_id, no_customer
     )
     repeat_customer = ibis.ifelse(
         sales.first_order_date < sales.period, sales.customer_id, ibis.null("string")
@@ -205,13 +218,13 @@ def kpi_components(
     refunds = _in_range(tables["fact_refund"], "refund_date", start, end)
     if where is not None:
         refunds = where.refunds(refunds, tables)
-    refunds = refunds.mutate(period=period_of(refunds.refund_date, grain))
+    refunds = refunds.mutate(period=period_of(refunds.refund_date, grain, start))
     refunded = refunds.group_by("period").aggregate(refunds=refunds.amount_reporting.sum())
 
     spend = _in_range(tables["fact_marketing_spend"], "spend_date", start, end)
     if where is not None:
         spend = where.spend(spend)
-    spend = spend.mutate(period=period_of(spend.spend_date, grain))
+    spend = spend.mutate(period=period_of(spend.spend_date, grain, start))
     marketing = spend.group_by("period").aggregate(marketing_spend=spend.cost_reporting.sum())
 
     periods = (
