@@ -8,19 +8,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from shopsight import __version__
+from shopsight.api.analytics_routes import build_analytics_router
 from shopsight.api.collector_routes import build_collector_router
+from shopsight.engines import open_warehouse_engine
 from shopsight.platform import Platform
+from shopsight.warehouse.reader import WarehouseReader
+from shopsight.warehouse.store import WarehouseStore
 
 
 def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) -> FastAPI:
-    """Build the server for one platform: collector under ``/v1``, ``/health`` for probes.
+    """Build the server for one platform: collector under ``/v1``, the API under ``/api/v1``, ``/health``.
 
     The caller owns ``platform``; ``serve`` asks the app to close it when the server stops.
     """
+    settings = platform.settings
+    reader = WarehouseReader(WarehouseStore(settings.warehouse_dir), lambda: open_warehouse_engine(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        reader.close()
         if close_platform_on_shutdown:
             platform.close()
 
@@ -38,4 +45,5 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
         return {"status": "ok", "version": __version__}
 
     app.include_router(build_collector_router(platform))
+    app.include_router(build_analytics_router(platform, reader))
     return app
