@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from shopsight import __version__
 from shopsight.api.analytics_routes import build_analytics_router
 from shopsight.api.collector_routes import build_collector_router
+from shopsight.api.hardening import harden
 from shopsight.engines import open_warehouse_engine
 from shopsight.platform import Platform
 from shopsight.warehouse.reader import WarehouseReader
@@ -36,6 +37,8 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
         version=__version__,
         description="Segment-compatible event collector and ShopSight platform API.",
         lifespan=lifespan,
+        docs_url=None,  # served by harden() from local files, under the security headers
+        redoc_url=None,
     )
     app.state.platform = platform
 
@@ -46,4 +49,5 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
 
     app.include_router(build_collector_router(platform))
     app.include_router(build_analytics_router(platform, reader))
+    harden(app)
     return app

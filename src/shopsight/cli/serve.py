@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from shopsight.cli.common import console, settings_from
+from shopsight.cli.common import console, fail, settings_from
 
 
 def register(app: typer.Typer) -> None:
@@ -17,15 +18,31 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+        tls_cert: Annotated[
+            Path | None, typer.Option(help="PEM certificate (chain) to serve HTTPS with; needs --tls-key.")
+        ] = None,
+        tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
     ) -> None:
-        """Run the HTTP server: Segment-compatible collector under /v1 and GET /health."""
+        """Run the HTTP server: collector under /v1, API under /api/v1 (docs at /docs), GET /health."""
         import uvicorn
 
         from shopsight.api.app import create_app
         from shopsight.platform import Platform
 
+        if (tls_cert is None) != (tls_key is None):
+            fail("--tls-cert and --tls-key go together")
+        for path in (tls_cert, tls_key):
+            if path is not None and not path.is_file():
+                fail(f"no such file: {path}")
         platform = Platform(settings_from(ctx))
-        console.print(f"ShopSight listening on http://{host}:{port}  (home: {platform.settings.home})")
+        scheme = "https" if tls_cert else "http"
+        console.print(f"ShopSight listening on {scheme}://{host}:{port}  (home: {platform.settings.home})")
         uvicorn.run(
-            create_app(platform, close_platform_on_shutdown=True), host=host, port=port, log_level="warning"
+            create_app(platform, close_platform_on_shutdown=True),
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key,
+            server_header=False,
         )
