@@ -85,3 +85,16 @@ quality_row_counts = Table(
     Column("blocked", Boolean, nullable=False),  # the run failed a blocking check (not published)
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
+
+# Every published warehouse version and the lake batch it was built up to: the incremental watermark
+# (the version's CURRENT.json carries the same number, written atomically with the publish).
+warehouse_runs = Table(
+    "warehouse_runs",
+    METADATA,
+    Column("version", String(64), primary_key=True),
+    Column("engine", String(20), nullable=False),
+    Column("mode", String(20), nullable=False),  # full | incremental
+    Column("lake_batch", BigInteger, nullable=False),
+    Column("raw_files", Integer, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)

@@ -31,6 +31,7 @@ from shopsight.warehouse.context import BuildContext
 from shopsight.warehouse.engine import WarehouseEngine
 from shopsight.warehouse.model import RAW_KINDS, TABLES, TableSpec
 from shopsight.warehouse.quality import BlockingQualityFailure, audit
+from shopsight.warehouse.runs import record_published, watermark
 from shopsight.warehouse.store import PublishedVersion, WarehouseStore, parquet_files, parquet_rows
 
 OnTable = Callable[[str, int], None]
@@ -88,16 +89,23 @@ def fingerprint(settings: Settings) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def _plan(lake: ObjectStore, previous: PublishedVersion | None, options: RunOptions, stamp: str) -> _Plan:
+def _plan(
+    lake: ObjectStore,
+    previous: PublishedVersion | None,
+    options: RunOptions,
+    stamp: str,
+    metadata: Engine | None,
+) -> _Plan:
     manifests = load_manifests(lake)
     lake_batch = manifests[-1].batch if manifests else 0
     if previous is None or options.full_refresh or previous.fingerprint != stamp:
         return _Plan([e for m in manifests for e in m.files], lake_batch, None)
+    done = watermark(metadata, previous) if metadata is not None else previous.lake_batch
     entries = [
         entry
         for manifest in manifests
         for entry in manifest.files
-        if manifest.batch > previous.lake_batch or (options.backfill and options.covers(entry.date))
+        if manifest.batch > done or (options.backfill and options.covers(entry.date))
     ]
     return _Plan(entries, lake_batch, previous)
 
@@ -170,7 +178,7 @@ def run_pipeline(
     options = options or RunOptions()
     store = WarehouseStore(settings.warehouse_dir)
     stamp = fingerprint(settings)
-    plan = _plan(lake, store.latest(), options, stamp)
+    plan = _plan(lake, store.latest(), options, stamp, metadata)
     if plan.previous is not None and not plan.entries:
         unchanged = {name: table.rows for name, table in plan.previous.tables.items()}
         return RunResult(version=plan.previous, mode="up-to-date", rows=unchanged)
@@ -203,6 +211,8 @@ def run_pipeline(
     # BI tools read the DuckDB file's views; they follow the version just published.
     refresh_warehouse_views(settings, version)
     mode = "full" if plan.previous is None else "incremental"
+    if metadata is not None:
+        record_published(metadata, version, mode, len(plan.entries))
     return RunResult(version=version, mode=mode, rows=rows, raw_files=len(plan.entries))
 
 

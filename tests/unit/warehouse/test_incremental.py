@@ -18,6 +18,7 @@ from shopsight.platform import Platform
 from shopsight.warehouse.compare import compare_tables, read_table
 from shopsight.warehouse.engine import WarehouseEngine
 from shopsight.warehouse.pipeline import RunOptions, RunResult, run_pipeline
+from shopsight.warehouse.runs import watermark
 from shopsight.warehouse.store import PublishedVersion
 
 
@@ -49,7 +50,13 @@ def _deliver(platform: Platform, files: list[Path]) -> None:
 
 
 def _run(platform: Platform, engine: WarehouseEngine, **options: object) -> RunResult:
-    return run_pipeline(platform.settings, platform.lake, engine, options=RunOptions(**options))  # type: ignore[arg-type]
+    return run_pipeline(
+        platform.settings,
+        platform.lake,
+        engine,
+        options=RunOptions(**options),  # type: ignore[arg-type]
+        metadata=platform.metadata,
+    )
 
 
 def _assert_same(left: PublishedVersion, right: PublishedVersion) -> None:
@@ -74,6 +81,7 @@ def test_second_run_reads_only_new_partitions_and_equals_a_full_refresh(
     first = _run(platform, engine)
     assert first.mode == "full"
     batches_before = load_manifests(platform.lake)[-1].batch
+    assert watermark(platform.metadata, first.version) == batches_before  # kept in the metadata store
 
     _deliver(platform, late)
     new_files = [e for m in load_manifests(platform.lake) if m.batch > batches_before for e in m.files]
