@@ -98,3 +98,15 @@ warehouse_runs = Table(
     Column("raw_files", Integer, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
 )
+
+# Signed-in browsers (shopsight.security.sessions): only the SHA-256 of the cookie secret is kept.
+web_sessions = Table(
+    "web_sessions",
+    METADATA,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(100), nullable=False, index=True),
+    Column("csrf_token", String(100), nullable=False),
+    Column("mfa_verified", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)
