@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+# pydantic's own recursive JSON alias: a home-made `list["JsonValue"]` alias sends pydantic into endless
+# recursion when it builds the AuditRecord schema (the module could not be imported).
+__all__ = ["AuditRecord", "AuditSink", "JsonValue", "RecordingAudit"]
 
 
 class AuditRecord(BaseModel):
