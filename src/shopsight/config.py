@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from shopsight.security.identity.settings import IdentitySettings
+
 
 class CollectorLimits(BaseSettings):
     """Limits the collector enforces per request and per write key (Segment uses 32 KB / 500 KB)."""
@@ -55,6 +57,7 @@ class Settings(BaseSettings):
     log_group_commit_ms: float = Field(default=2.0, ge=0.0)
     log_segment_bytes: int = 64 * 1024 * 1024
     collector: CollectorLimits = Field(default_factory=CollectorLimits)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     @model_validator(mode="after")
     def _default_urls_under_home(self) -> Settings:

@@ -19,6 +19,7 @@ from shopsight.cli import (
     schemas,
     serve,
     sources,
+    users,
     warehouse,
 )
 from shopsight.config import load_settings
@@ -59,6 +60,7 @@ warehouse.register(app)
 quality.register(app)
 catalog.register(app)
 publish.register(app)
+users.register(app)
 
 
 def main() -> None:

@@ -37,3 +37,4 @@ def open_metadata(url: str) -> Engine:
 def _import_table_modules() -> None:
     """Import every module that declares tables so ``create_all`` sees them."""
     from shopsight.metadata import tables  # noqa: F401
+    from shopsight.security.identity import tables as identity_tables  # noqa: F401

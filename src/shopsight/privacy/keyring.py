@@ -79,6 +79,16 @@ class Keyring:
         """One of the HMAC keys ('blind_index_key' or 'vault_lookup_key')."""
         return _unb64(str(self._data[name]))
 
+    def named_hmac_key(self, name: str) -> bytes:
+        """A 256-bit HMAC key kept under ``name`` (e.g. 'identity_key'), created on first use."""
+        with self._lock:
+            if name not in self._data:
+                self._data = self._load()  # another process may have created it meanwhile
+            if name not in self._data:
+                self._data = {**self._data, name: _b64(os.urandom(32))}
+                self._write(self._data, exclusive=False)
+        return self.hmac_key(name)
+
     def wrap(self, key: bytes, aad: bytes) -> tuple[int, bytes]:
         """Encrypt a data key under the active KEK; returns (version, nonce||ciphertext)."""
         version = self.active_version
