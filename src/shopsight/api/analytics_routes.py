@@ -17,12 +17,15 @@ from typing import Annotated, Any
 import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from shopsight.api.auth import Caller, Security, authorize, check
 from shopsight.errors import ShopSightError
 from shopsight.platform import Platform
+from shopsight.security.audit import JsonValue
+from shopsight.security.policy import Action, Resource
 from shopsight.warehouse.catalog import build_catalog, catalog_json
 from shopsight.warehouse.lineage import mermaid
 from shopsight.warehouse.model import TABLES
@@ -229,12 +232,24 @@ def _check_result(result: CheckResult) -> QualityCheck:
     )
 
 
-def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRouter:
+def _exported(security: Security, caller: Caller, rows: int, what: str) -> None:
+    """A CSV download is bulk data leaving the platform: it is audited (the export right was checked)."""
+    details: dict[str, JsonValue] = {"what": what, "rows": rows}
+    security.audit.record(action="export.csv", actor=caller.principal.user_id, subject=what, details=details)
+
+
+def build_analytics_router(platform: Platform, reader: WarehouseReader, security: Security) -> APIRouter:
     """The ``/api/v1`` read routes over ``reader``'s warehouse and ``platform``'s metadata store."""
     router = APIRouter(prefix="/api/v1")
+    kpi_reader = Depends(authorize(security, Resource.KPIS, Action.READ))
+    mart_reader = Depends(authorize(security, Resource.MARTS, Action.READ))
+    quality_reader = Depends(authorize(security, Resource.QUALITY, Action.READ))
+    catalog_reader = Depends(authorize(security, Resource.CATALOG, Action.READ))
 
     problems: dict[int | str, dict[str, Any]] = {
         400: {"model": Problem, "description": "A request the warehouse cannot answer, with the reason."},
+        401: {"model": Problem, "description": "Not signed in (session cookie or bearer token)."},
+        403: {"model": Problem, "description": "The policy does not allow this to the caller."},
         404: {"model": Problem, "description": "Nothing published yet, or no such table / run."},
     }
     unchanged: dict[int | str, dict[str, Any]] = {
@@ -256,9 +271,12 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
         category: Annotated[str | None, Query(description="Level-1 product category.")] = None,
         compare: Compare = Compare.none,
         format: OutputFormat = OutputFormat.json,
+        caller: Caller = kpi_reader,
     ) -> Response:
         """KPIs per period; with ``compare=previous_period`` also each metric over the whole range vs the
         range of the same length just before it (needs ``from`` and ``to``)."""
+        if format is OutputFormat.csv:
+            check(security, caller, Resource.KPIS, Action.EXPORT)
         names = _metric_names(metrics)
         where = KpiSlice(channel=channel, country=country, device=device, category=category)
         if start is not None and end is not None and start > end:
@@ -273,6 +291,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
         except (UnknownMetric, UnsliceableMetric, NothingPublished) as error:
             raise _raise_for(error) from error
         if format is OutputFormat.csv:
+            _exported(security, caller, table.num_rows, "kpis")
             return _answer(request, version.version, table, "kpis")
         answer = KpiAnswer(
             version=version.version, grain=grain, metrics=names, filters=where.filters(), start=start,
@@ -282,7 +301,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
         return _answer(request, version.version, answer, "kpis")
 
     @router.get("/kpis/metrics", tags=["kpis"], response_model=list[MetricDefinition])
-    def list_metrics() -> list[MetricDefinition]:
+    def list_metrics(_caller: Caller = kpi_reader) -> list[MetricDefinition]:
         """Every KPI with its definition, unit and formula parts."""
         return [
             MetricDefinition(
@@ -296,7 +315,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
         ]
 
     @router.get("/marts", tags=["marts"], response_model=list[MartInfo])
-    def list_marts() -> list[MartInfo]:
+    def list_marts(_caller: Caller = mart_reader) -> list[MartInfo]:
         """The marts this API serves rows of."""
         return [
             MartInfo(name=spec.name, description=spec.description, key=list(spec.key))
@@ -314,8 +333,11 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
         page: Annotated[int, Query(ge=1)] = 1,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
         format: OutputFormat = OutputFormat.json,
+        caller: Caller = mart_reader,
     ) -> Response:
         """Rows of one mart; any other query parameter named like a column filters on it (``country=DE``)."""
+        if format is OutputFormat.csv:
+            check(security, caller, Resource.MARTS, Action.EXPORT)
         if name not in MART_TABLES:
             raise HTTPException(404, f"unknown mart {name!r}; see /api/v1/marts")
         reserved = {"from", "to", "sort", "page", "page_size", "format"}
@@ -331,6 +353,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
         except (BadQuery, UnknownTable, NothingPublished) as error:
             raise _raise_for(error) from error
         if csv:
+            _exported(security, caller, rows.rows.num_rows, name)
             return _answer(request, version.version, rows.rows, name)
         body = TablePage(version=version.version, table=name, page=page, page_size=page_size,
                          total=rows.total, items=_rows(rows.rows))  # fmt: skip
@@ -338,6 +361,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
 
     @router.get("/quality", tags=["quality"], response_model=QualityRun, responses=problems)
     def latest_quality(
+        _caller: Caller = quality_reader,
         run: Annotated[str | None, Query(description="Run id (default: latest).")] = None,
     ) -> QualityRun:
         """The data-quality checks of the latest (or a given) warehouse run."""
@@ -349,12 +373,12 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader) -> APIRo
         return QualityRun(run_id=run_id, passed=passed, checks=[_check_result(r) for r in results])
 
     @router.get("/catalog", tags=["catalog"])
-    def get_catalog() -> dict[str, Any]:
+    def get_catalog(_caller: Caller = catalog_reader) -> dict[str, Any]:
         """Every table and column (description, type, classification, owner), lineage and metrics."""
         return catalog_json(build_catalog())
 
     @router.get("/lineage", tags=["catalog"], responses={200: {"content": {"text/plain": {}}}})
-    def get_lineage() -> Response:
+    def get_lineage(_caller: Caller = catalog_reader) -> Response:
         """The lineage raw -> staging -> curated -> marts as a Mermaid flowchart."""
         return Response(mermaid(build_catalog().lineage), media_type="text/plain; charset=utf-8")
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from shopsight import __version__
 from shopsight.api.analytics_routes import build_analytics_router
+from shopsight.api.auth import Security, build_auth_router
 from shopsight.api.collector_routes import build_collector_router
 from shopsight.api.hardening import harden
 from shopsight.engines import open_warehouse_engine
@@ -48,6 +49,8 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
         return {"status": "ok", "version": __version__}
 
     app.include_router(build_collector_router(platform))
-    app.include_router(build_analytics_router(platform, reader))
+    security = Security.for_platform(platform)
+    app.include_router(build_auth_router(security))
+    app.include_router(build_analytics_router(platform, reader, security))
     harden(app)
     return app

@@ -82,6 +82,11 @@ class TokenIssuer:
         self._lifetime = lifetime
         self._clock = clock
 
+    @property
+    def lifetime(self) -> timedelta:
+        """How long an issued token is valid."""
+        return self._lifetime
+
     def issue(self, subject: str, scopes: list[str]) -> str:
         """A signed token for ``subject`` with ``scopes``, valid for the configured lifetime."""
         now = self._clock()

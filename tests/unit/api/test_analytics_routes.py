@@ -19,6 +19,8 @@ from shopsight.engines import open_warehouse_engine
 from shopsight.importer import Importer, load_mapping
 from shopsight.lake.compaction import compact
 from shopsight.platform import Platform
+from shopsight.security.policy import Role
+from shopsight.testing.auth import sign_in
 from shopsight.warehouse.pipeline import run_pipeline
 from shopsight.warehouse.reader import kpis
 from shopsight.warehouse.slicing import KpiSlice
@@ -49,7 +51,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 @pytest.fixture(scope="module")
 def client(platform: Platform) -> Iterator[TestClient]:
+    """Signed in as an analyst (reads and exports KPIs and marts)."""
     with TestClient(create_app(platform)) as test_client:
+        sign_in(test_client, platform, Role.ANALYST)
         yield test_client
 
 
@@ -163,6 +167,7 @@ def test_an_empty_warehouse_is_a_404_not_a_500(tmp_path: Path) -> None:
     empty = Platform(load_settings(home=tmp_path / "home"))
     try:
         with TestClient(create_app(empty)) as fresh:
+            sign_in(fresh, empty, Role.ANALYST)
             answer = fresh.get(KPIS, params={"metrics": "orders"})
             assert answer.status_code == 404 and "pipeline run" in answer.json()["detail"]
             assert fresh.get("/api/v1/quality").status_code == 404

@@ -112,6 +112,11 @@ class IdentityService:
         """One user by e-mail (admin paths: raises ``UnknownUser`` naming the address)."""
         return self._store.require(normalize_email(email)).public
 
+    def user_by_id(self, user_id: str) -> UserPublic | None:
+        """The user a session or API key stands for (None when it no longer exists)."""
+        record = self._store.by_id(user_id)
+        return record.public if record is not None else None
+
     def disable_user(self, email: str, *, actor: str) -> UserPublic:
         """Stop a user from signing in (their rows stay for the audit trail)."""
         record = self._store.require(normalize_email(email))

@@ -24,3 +24,6 @@ class IdentitySettings(BaseSettings):
     source_window_minutes: float = Field(default=15.0, gt=0)
     totp_issuer: str = "ShopSight"
     recovery_codes: int = Field(default=10, ge=1, le=50)
+    session_idle_minutes: float = Field(default=30.0, gt=0)  # a web session ends after this long unused
+    session_absolute_hours: float = Field(default=12.0, gt=0)  # ... and this long after sign-in, always
+    access_token_minutes: float = Field(default=15.0, gt=0)  # lifetime of a machine access token (JWT)

@@ -87,6 +87,12 @@ class UserStore:
             row = conn.execute(select(users).where(users.c.email == email)).mappings().first()
         return _record(row) if row is not None else None
 
+    def by_id(self, user_id: str) -> UserRecord | None:
+        """The user with that id, if any."""
+        with self.metadata.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+        return _record(row) if row is not None else None
+
     def require(self, email: str) -> UserRecord:
         """The user with that e-mail, or :class:`UnknownUser` (admin paths only: it names the address)."""
         record = self.by_email(email)

@@ -1,0 +1,48 @@
+"""Signing a test user in through the real login route (MFA included) for API and browser tests."""
+
+from __future__ import annotations
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from shopsight.platform import Platform
+from shopsight.security.audit_factory import open_audit
+from shopsight.security.identity.models import UserCreate
+from shopsight.security.identity.service import IdentityService
+from shopsight.security.policy import Role
+
+TEST_PASSWORD = "correct horse battery staple 9"
+
+
+def create_user(
+    platform: Platform, email: str, role: Role, *, pii_clearance: bool = False, password: str = TEST_PASSWORD
+) -> str | None:
+    """Create a user; returns the TOTP secret to enrol with when the role needs MFA (else None)."""
+    identity = IdentityService(
+        metadata=platform.metadata,
+        keyring=platform.privacy.keyring,
+        audit=open_audit(platform),
+        settings=platform.settings.identity,
+    )
+    user = identity.create_user(
+        UserCreate(email=email, role=role, pii_clearance=pii_clearance), password=password
+    )
+    if not user.mfa_required:
+        return None
+    return identity.enroll_mfa(email, password=password).secret
+
+
+def sign_in(
+    client: TestClient, platform: Platform, role: Role, *, email: str | None = None
+) -> dict[str, str]:
+    """Create a user with ``role``, sign ``client`` in (its cookie jar keeps the session); returns the
+    headers a state-changing request needs (the CSRF token)."""
+    address = email or f"{role.value}@example.com"
+    secret = create_user(platform, address, role)
+    code = pyotp.TOTP(secret).now() if secret else None
+    answer = client.post(
+        "/api/v1/auth/login", json={"email": address, "password": TEST_PASSWORD, "code": code}
+    )
+    if answer.status_code != 200:
+        raise AssertionError(f"sign-in as {role.value} failed: {answer.status_code} {answer.text}")
+    return {"X-CSRF-Token": str(answer.json()["csrf_token"])}
