@@ -16,6 +16,7 @@ from shopsight.cli import (
     publish,
     quality,
     quickstart,
+    recs,
     schemas,
     serve,
     sources,
@@ -60,6 +61,7 @@ warehouse.register(app)
 quality.register(app)
 catalog.register(app)
 publish.register(app)
+recs.register(app)
 users.register(app)
 
 

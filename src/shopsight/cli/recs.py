@@ -1,0 +1,144 @@
+"""``shopsight recs``: offline evaluation of every recommender and the hybrid on a temporal split."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shopsight.cli.common import console, err_console, fail
+from shopsight.errors import ShopSightError
+from shopsight.ml.recommend.datasets import DATASET_NAMES, EvaluationData, interaction_file, load
+from shopsight.ml.recommend.evaluate import DEFAULT_SEED, Evaluation, evaluate
+
+recs_app = typer.Typer(help="Recommendations: evaluate the models offline.", no_args_is_help=True)
+
+# Columns of the table and markdown outputs (JSON carries every metric).
+SHOWN = ("ndcg@10", "recall@10", "map@10", "ndcg@20", "recall@20", "hit@20", "mrr@20", "coverage", "novelty")
+
+
+class EvaluationFormat(StrEnum):
+    """How ``recs evaluate`` prints."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+def markdown(evaluation: Evaluation) -> str:
+    """The results as a GitHub markdown table, the best value of each column in bold, notes below."""
+    best = {m: max(r.metrics[m] for r in evaluation.results) for m in SHOWN}
+    lines = ["| model | " + " | ".join(SHOWN) + " | fit s |", "|---" * (len(SHOWN) + 2) + "|"]
+    for r in evaluation.results:
+        cells = [
+            f"**{r.metrics[m]:.4f}**" if r.metrics[m] == best[m] else f"{r.metrics[m]:.4f}" for m in SHOWN
+        ]
+        lines.append(f"| {r.model} | " + " | ".join(cells) + f" | {r.fit_seconds:.1f} |")
+    return "\n".join([*lines, "", *(f"- {note}" for note in _notes(evaluation))])
+
+
+def rich_table(evaluation: Evaluation) -> Table:
+    """The results as a rich table."""
+    title = f"{evaluation.dataset}: {evaluation.task} task, {evaluation.queries:,} queries"
+    table = Table("model", *SHOWN, "fit s", title=title)
+    for r in evaluation.results:
+        table.add_row(r.model, *(f"{r.metrics[m]:.4f}" for m in SHOWN), f"{r.fit_seconds:.1f}")
+    return table
+
+
+def _notes(evaluation: Evaluation) -> list[str]:
+    best = evaluation.best_single()
+    hybrid = next((r for r in evaluation.results if r.model == "hybrid"), None)
+    notes = [f"{evaluation.task} task, {evaluation.queries:,} queries", *evaluation.notes]
+    if hybrid is not None:
+        verdict = "beats" if hybrid.metrics["ndcg@10"] > best.metrics["ndcg@10"] else "does not beat"
+        notes.append(
+            f"hybrid NDCG@10 {hybrid.metrics['ndcg@10']:.4f} {verdict} the best single model "
+            f"({best.model}, {best.metrics['ndcg@10']:.4f})"
+        )
+    return notes
+
+
+def _data(
+    dataset: str | None,
+    interactions: Path | None,
+    columns: tuple[str | None, str | None, str | None, str | None],
+    test_from: datetime | None,
+) -> EvaluationData:
+    user_col, item_col, time_col, session_col = columns
+    if (dataset is None) == (interactions is None):
+        fail("give exactly one of --dataset NAME or --interactions CSV")
+    if dataset is not None:
+        return load(dataset)
+    if not (user_col and item_col and time_col):
+        fail("--interactions needs --user-col, --item-col and --time-col")
+    assert interactions is not None and user_col and item_col and time_col
+    return interaction_file(
+        interactions, user_col=user_col, item_col=item_col, time_col=time_col, session_col=session_col,
+        test_from=test_from,
+    )  # fmt: skip
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=err_console, transient=True)
+
+
+@recs_app.command("evaluate")
+def evaluate_command(
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help=f"A shipped dataset: {', '.join(DATASET_NAMES)}.")
+    ] = None,
+    interactions: Annotated[
+        Path | None, typer.Option("--interactions", help="Any interaction CSV (gzip ok).", exists=True)
+    ] = None,
+    user_col: Annotated[str | None, typer.Option("--user-col", help="User column of the CSV.")] = None,
+    item_col: Annotated[str | None, typer.Option("--item-col", help="Item column of the CSV.")] = None,
+    time_col: Annotated[
+        str | None, typer.Option("--time-col", help="Time column: ISO 8601 or unix seconds.")
+    ] = None,
+    session_col: Annotated[
+        str | None,
+        typer.Option("--session-col", help="Session column: evaluates the next item of each test session."),
+    ] = None,
+    test_from: Annotated[
+        datetime | None,
+        typer.Option("--test-from", help="First test day (UTC); default: the latest 20% of interactions."),
+    ] = None,
+    output: Annotated[
+        EvaluationFormat, typer.Option("--format", help="table, markdown or json.")
+    ] = EvaluationFormat.table,
+    max_queries: Annotated[
+        int, typer.Option("--max-queries", min=1, help="Sample at most this many test queries (fixed seed).")
+    ] = 5000,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of every model and of the sampling.")
+    ] = DEFAULT_SEED,
+) -> None:
+    """Fit every model on the training period and score it on the test period (no leakage)."""
+    try:
+        data = _data(dataset, interactions, (user_col, item_col, time_col, session_col), test_from)
+        with _progress() as progress:
+            evaluation = evaluate(data, max_queries=max_queries, seed=seed, progress=progress)
+    except ShopSightError as error:
+        fail(str(error))
+    if output is EvaluationFormat.json:
+        rows = [r.to_json() for r in evaluation.results]
+        typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+    elif output is EvaluationFormat.markdown:
+        typer.echo(markdown(evaluation))
+    else:
+        console.print(rich_table(evaluation))
+        for note in _notes(evaluation):
+            console.print(f"- {note}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``recs`` command group."""
+    app.add_typer(recs_app, name="recs")

@@ -1,0 +1,1 @@
+"""Recommendations: models behind one interface, business rules, cold start and offline evaluation."""

@@ -1,0 +1,118 @@
+"""Interactions encoded as integer indices: vocabularies, the user x item matrix, per-user histories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp  # type: ignore[import-untyped]
+from numpy.typing import NDArray
+
+from shopsight.ml.recommend.interactions import Floats, Ids, Interactions, ItemCatalog
+
+Indices = NDArray[np.intp]
+Matrix = Any  # scipy.sparse.csr_matrix (scipy ships no type information)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Sorted unique ids; an id's index is its position, -1 when unknown."""
+
+    ids: Ids
+
+    @classmethod
+    def of(cls, *columns: Ids) -> Vocabulary:
+        """The vocabulary of every id in ``columns``."""
+        return cls(np.unique(np.concatenate(columns)) if columns else np.array([], dtype=np.str_))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def find_many(self, values: Ids) -> Indices:
+        """Index of each value (-1 when unknown)."""
+        if not len(self.ids) or not len(values):
+            return np.full(len(values), -1, dtype=np.intp)
+        position = np.searchsorted(self.ids, values).clip(0, len(self.ids) - 1)
+        return np.where(self.ids[position] == values, position, -1).astype(np.intp)
+
+    def find(self, value: str) -> int:
+        """Index of one value (-1 when unknown)."""
+        return int(self.find_many(np.array([value], dtype=np.str_))[0])
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Training interactions by index, sorted by user then time.
+
+    The item vocabulary holds every trained item plus every catalog item (a new item can still be
+    recommended by content); ``matrix`` is users x items with summed weights, ``item_weight`` its column
+    sums, ``user_segment`` each user's latest segment.
+    """
+
+    users: Vocabulary
+    items: Vocabulary
+    user_index: Indices
+    item_index: Indices
+    times: Floats
+    weights: Floats
+    sessions: Indices
+    matrix: Matrix
+    history_start: Indices
+    item_weight: Floats
+    last_time: float
+    user_segment: Ids | None = None
+
+    def history(self, user: int) -> tuple[Indices, Floats]:
+        """Item indices and times of one user's interactions, oldest first."""
+        start, end = self.history_start[user], self.history_start[user + 1]
+        return self.item_index[start:end], self.times[start:end]
+
+    def has_interactions(self, item: int) -> bool:
+        """Whether ``item`` is known and occurs in training."""
+        return item >= 0 and bool(self.item_weight[item] > 0)
+
+    def binary(self) -> Matrix:
+        """The user x item matrix with 1 where the user touched the item."""
+        ones = self.matrix.copy()
+        ones.data[:] = 1.0
+        return ones
+
+    def sessions_matrix(self) -> Matrix:
+        """Sessions x items with 1 where the session touched the item."""
+        n_sessions = int(self.sessions.max()) + 1 if len(self.sessions) else 0
+        ones = np.ones(len(self.sessions))
+        shape = (n_sessions, len(self.items))
+        matrix = sp.csr_matrix((ones, (self.sessions, self.item_index)), shape=shape)
+        matrix.data[:] = 1.0
+        return matrix
+
+
+def encode(train: Interactions, catalog: ItemCatalog | None = None) -> Encoded:
+    """Index ``train`` (and the catalog's items) for the models."""
+    users = Vocabulary.of(train.users)
+    items = Vocabulary.of(train.items, *([catalog.items] if catalog is not None else []))
+    user_index = users.find_many(train.users)
+    order = np.lexsort((train.times, user_index))
+    user_index, item_index = user_index[order], items.find_many(train.items)[order]
+    weights = train.weights[order]
+    _, sessions = np.unique(train.session_keys()[order], return_inverse=True)
+    history_start = np.searchsorted(user_index, np.arange(len(users) + 1)).astype(np.intp)
+    history_end = history_start[1:]
+    shape = (len(users), len(items))
+    matrix = sp.csr_matrix((weights, (user_index, item_index)), shape=shape)
+    matrix.sum_duplicates()
+    return Encoded(
+        users=users,
+        items=items,
+        user_index=user_index,
+        item_index=item_index,
+        times=train.times[order],
+        weights=weights,
+        sessions=sessions.astype(np.intp),
+        matrix=matrix,
+        history_start=history_start,
+        item_weight=np.bincount(item_index, weights=weights, minlength=len(items)).astype(np.float64),
+        last_time=float(train.times.max()) if len(train) else 0.0,
+        user_segment=None if train.segments is None else train.segments[order][history_end - 1],
+    )

@@ -1,0 +1,1 @@
+"""The recommendation models: popularity, neighbours, factorization, content."""
