@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from collections import Counter
@@ -24,6 +25,10 @@ from shopsight.importer import Importer, load_mapping
 from shopsight.lake.compaction import compact
 from shopsight.metadata.sources import create_source
 from shopsight.platform import Platform
+from shopsight.security.audit_factory import open_audit
+from shopsight.security.identity.models import UserCreate
+from shopsight.security.identity.service import IdentityService
+from shopsight.security.policy import Role
 from shopsight.warehouse.pipeline import run_pipeline
 
 DEMO_SOURCE = "demo-web"
@@ -60,6 +65,28 @@ def _build_warehouse(platform: Platform) -> str:
     finally:
         engine.close()
     return f"version {run.version.version} ({run.mode}), {run.rows.get('fact_order', 0):,} orders"
+
+
+DEMO_LOGIN = "analyst@demo.shopsight.local"
+
+
+def _demo_login(platform: Platform) -> tuple[str, str]:
+    """A demo analyst (no MFA: not a privileged role) with a random password kept in ``<home>/demo-login``."""
+    saved = platform.settings.home / "demo-login"
+    if saved.exists():
+        return DEMO_LOGIN, saved.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    identity = IdentityService(
+        metadata=platform.metadata, keyring=platform.privacy.keyring, audit=open_audit(platform),
+        settings=platform.settings.identity,
+    )  # fmt: skip
+    identity.create_user(
+        UserCreate(email=DEMO_LOGIN, role=Role.ANALYST), password=password, actor="quickstart"
+    )
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password)
+    return DEMO_LOGIN, password
 
 
 def _start_server(server: uvicorn.Server, base_url: str) -> threading.Thread:
@@ -107,6 +134,7 @@ def register(app: typer.Typer) -> None:
         imported = _import_entities(platform, demo_dir)
         result = compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
         warehouse = _build_warehouse(platform)
+        login, password = _demo_login(platform)
         home = platform.settings.home
         console.print(
             Panel.fit(
@@ -123,7 +151,8 @@ def register(app: typer.Typer) -> None:
                 f".venv/bin/shopsight --home {home} lake ls\n"
                 f".venv/bin/shopsight --home {home} kpi show --metric orders,revenue,aov,conversion_rate "
                 "--grain month\n"
-                f"API docs: {base_url}/docs   health: {base_url}/health",
+                f"API docs: {base_url}/docs   health: {base_url}/health\n"
+                f"demo login (analyst): {login}  password: {password}",
                 title="ShopSight is running",
             )
         )

@@ -1,9 +1,12 @@
 from pathlib import Path
 
 import orjson
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from shopsight.api.app import create_app
 from shopsight.cli.main import app
+from shopsight.cli.quickstart import DEMO_LOGIN
 from shopsight.config import load_settings
 from shopsight.lake.reader import published_files
 from shopsight.platform import Platform
@@ -37,6 +40,13 @@ def test_quickstart_loads_the_demo_into_the_lake_with_no_rejects(tmp_path: Path)
         kinds = {entry.kind for entry in published_files(platform.lake)}
         assert {"customer", "product", "order", "inventory_level", "marketing_spend"} <= kinds
         assert platform.dead_letters.count() == 0
+        password = (tmp_path / "demo-login").read_text()
+        assert "demo login" in result.output and password in result.output.replace("│", "").replace("\n", "")
+        assert (tmp_path / "demo-login").stat().st_mode & 0o777 == 0o600
+        with TestClient(create_app(platform)) as client:  # the printed login signs in and reads KPIs
+            form = {"email": DEMO_LOGIN, "password": password}
+            assert client.post("/api/v1/auth/login", json=form).status_code == 200
+            assert client.get("/api/v1/kpis", params={"metrics": "orders"}).status_code == 200
     finally:
         platform.close()
     assert (tmp_path / "demo" / "write_key").stat().st_mode & 0o777 == 0o600
