@@ -10,6 +10,8 @@
    records as NDJSON.
 3. Import: ``shopsight import`` of the real online-retail CSV (541,909 lines) with its mapping vs DuckDB
    ``read_csv`` of the same file into a table.
+4. Warehouse: the pipeline on ``BENCH_WAREHOUSE_EVENTS`` demo events (default 10M) vs a hand-written DuckDB
+   SQL script, pandas and PySpark local mode (``benchmarks/warehouse.py``).
 Run: ``make bench`` (2-core machine; numbers in the closing notes of the issues).
 """
 
@@ -21,6 +23,7 @@ import itertools
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -174,15 +177,26 @@ def bench_import(path: Path = ONLINE_RETAIL) -> None:
           f"-> ratio {duck_s / ours_s:.3f}")  # fmt: skip
 
 
+def bench_warehouse(events: int) -> None:
+    """The warehouse build vs hand-written SQL, pandas and PySpark (benchmarks/warehouse.py).
+
+    Its lake is cached under /tmp/shopsight-bench; building the 10M-event one takes about an hour here.
+    """
+    command = [sys.executable, "-u", "-m", "benchmarks.warehouse", "--events", str(events), "--spark"]
+    subprocess.run(command, check=True)
+
+
 def main() -> None:
     print(f"machine: {os.cpu_count()} cores")
-    parts = set(sys.argv[1:]) or {"collector", "compaction", "import"}
+    parts = set(sys.argv[1:]) or {"collector", "compaction", "import", "warehouse"}
     if "collector" in parts:
         bench_collector(int(os.environ.get("BENCH_EVENTS", "20000")))
     if "compaction" in parts:
         bench_compaction(int(os.environ.get("BENCH_EVENTS", "20000")))
     if "import" in parts:
         bench_import()
+    if "warehouse" in parts:
+        bench_warehouse(int(os.environ.get("BENCH_WAREHOUSE_EVENTS", "10000000")))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the benchmark process: {peak_mb:,.0f} MB")
 
