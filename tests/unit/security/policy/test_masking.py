@@ -157,8 +157,8 @@ def test_clearance_and_an_allowed_purpose_reveal_pii_and_are_audited(
 
 
 def _assert_no_clear_pii(record: AuditRecord) -> None:
-    text = record.model_dump_json()
-    for clear in ("jane.doe", "555", "Jane", "Doe", "Main St", "Springfield"):
+    text = record.model_dump_json(exclude={"at"})  # the timestamp's digits could hold "555" by chance
+    for clear in ("jane.doe", "555 123", "4567", "Jane", "Doe", "Main St", "Springfield"):
         assert clear not in text
 
 
