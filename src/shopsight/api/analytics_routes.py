@@ -33,18 +33,10 @@ from shopsight.warehouse.quality_history import CheckResult, recent_runs, run_re
 from shopsight.warehouse.reader import BadQuery, TableQuery, UnknownMetric, UnknownTable, WarehouseReader
 from shopsight.warehouse.slicing import KpiSlice, UnsliceableMetric
 from shopsight.warehouse.store import NothingPublished
-from shopsight.warehouse.transforms.kpis import METRICS, METRICS_BY_NAME
+from shopsight.warehouse.transforms.kpis import METRICS, METRICS_BY_NAME, PeriodGrain
 
 MART_TABLES = frozenset(spec.name for spec in TABLES if spec.layer == "mart") | {"dim_date"}
 MAX_PAGE_SIZE = 1000
-
-
-class Grain(StrEnum):
-    """KPI periods."""
-
-    day = "day"
-    week = "week"
-    month = "month"
 
 
 class OutputFormat(StrEnum):
@@ -74,7 +66,7 @@ class KpiAnswer(BaseModel):
     """KPIs per period, with the whole range compared with the one before when asked."""
 
     version: str
-    grain: Grain
+    grain: PeriodGrain
     metrics: list[str]
     filters: dict[str, str]
     start: date | None
@@ -262,7 +254,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader, security
     def get_kpis(
         request: Request,
         metrics: Annotated[str, Query(description="Comma-separated metric names, e.g. orders,revenue,aov.")],
-        grain: Grain = Grain.day,
+        grain: PeriodGrain = PeriodGrain.day,
         start: Annotated[date | None, Query(alias="from", description="First day (store-local).")] = None,
         end: Annotated[date | None, Query(alias="to", description="Last day (store-local).")] = None,
         channel: Annotated[str | None, Query(description="Order / ad-spend channel.")] = None,

@@ -23,7 +23,7 @@ from shopsight.warehouse.quality import BlockingQualityFailure, QualityReport
 from shopsight.warehouse.quality_history import run_results
 from shopsight.warehouse.reader import kpis
 from shopsight.warehouse.store import WarehouseStore
-from shopsight.warehouse.transforms.kpis import METRICS
+from shopsight.warehouse.transforms.kpis import METRICS, PeriodGrain
 
 pipeline_app = typer.Typer(help="Build the curated warehouse from the raw zone.", no_args_is_help=True)
 kpi_app = typer.Typer(help="KPIs from the published warehouse.", no_args_is_help=True)
@@ -34,14 +34,6 @@ class EngineName(StrEnum):
 
     duckdb = "duckdb"
     spark = "spark"
-
-
-class GrainName(StrEnum):
-    """KPI periods."""
-
-    day = "day"
-    week = "week"
-    month = "month"
 
 
 class OutputFormat(StrEnum):
@@ -129,7 +121,7 @@ def show_command(
     metric: Annotated[
         str, typer.Option("--metric", "-m", help="Comma-separated metrics (see `shopsight kpi list`).")
     ] = "orders,revenue,aov",
-    grain: Annotated[GrainName, typer.Option(help="Period length.")] = GrainName.day,
+    grain: Annotated[PeriodGrain, typer.Option(help="Period length.")] = PeriodGrain.day,
     start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
     output: Annotated[

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 import ibis
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
 
 # "total" is the whole requested range as one period (the API's period-over-period summaries).
 Grain = Literal["day", "week", "month", "total"]
+
+
+class PeriodGrain(StrEnum):
+    """The period lengths people ask KPIs by (CLI and API)."""
+
+    day = "day"
+    week = "week"
+    month = "month"
+
+
 _BEFORE = date(1900, 1, 1)  # the "period" of days before a total's range: never equal to its start
 _TRUNCATE = {"week": "W", "month": "M"}
 
