@@ -62,10 +62,7 @@ class Security:
         keys_folder = path_from_url(settings.key_store_url)
         token_lifetime = timedelta(minutes=identity_settings.access_token_minutes)
         return cls(
-            identity=IdentityService(
-                metadata=platform.metadata, keyring=platform.privacy.keyring, audit=audit,
-                settings=identity_settings,
-            ),
+            identity=IdentityService.for_platform(platform, audit),
             sessions=SessionStore(
                 platform.metadata, idle=timedelta(minutes=identity_settings.session_idle_minutes),
                 absolute=timedelta(hours=identity_settings.session_absolute_hours),

@@ -25,7 +25,6 @@ from shopsight.importer import Importer, load_mapping
 from shopsight.lake.compaction import compact
 from shopsight.metadata.sources import create_source
 from shopsight.platform import Platform
-from shopsight.security.audit_factory import open_audit
 from shopsight.security.identity.models import UserCreate
 from shopsight.security.identity.service import IdentityService
 from shopsight.security.policy import Role
@@ -76,10 +75,7 @@ def _demo_login(platform: Platform) -> tuple[str, str]:
     if saved.exists():
         return DEMO_LOGIN, saved.read_text().strip()
     password = secrets.token_urlsafe(12)
-    identity = IdentityService(
-        metadata=platform.metadata, keyring=platform.privacy.keyring, audit=open_audit(platform),
-        settings=platform.settings.identity,
-    )  # fmt: skip
+    identity = IdentityService.for_platform(platform)
     identity.create_user(
         UserCreate(email=DEMO_LOGIN, role=Role.ANALYST), password=password, actor="quickstart"
     )

@@ -14,8 +14,6 @@ from pydantic import ValidationError
 from rich.table import Column, Table
 
 from shopsight.cli.common import console, fail, platform_for
-from shopsight.platform import Platform
-from shopsight.security.audit_factory import open_audit
 from shopsight.security.identity.models import MfaEnrollment, UserCreate, UserPublic
 from shopsight.security.identity.roles import Role
 from shopsight.security.identity.service import IdentityService
@@ -30,16 +28,6 @@ class UsersFormat(StrEnum):
 
     table = "table"
     json = "json"
-
-
-def identity_service(platform: Platform) -> IdentityService:
-    """The identity service over the platform's metadata store, keyring and audit sink."""
-    return IdentityService(
-        metadata=platform.metadata,
-        keyring=platform.privacy.keyring,
-        audit=open_audit(platform),
-        settings=platform.settings.identity,
-    )
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -94,7 +82,7 @@ def create(
     new = _new_user(email, role, store or [], region or [], pii_clearance)
     password = _read_password(password_stdin)
     with platform_for(ctx) as platform:
-        service = identity_service(platform)
+        service = IdentityService.for_platform(platform)
         user = service.create_user(new, password=password, actor=CLI_ACTOR)
         enrollment = service.enroll_mfa(user.email, password=password) if user.mfa_required else None
     console.print(f"created {user.email} ({user.role.value}), id {user.id}", highlight=False)
@@ -132,7 +120,7 @@ def list_(
 ) -> None:
     """List users with role, scope, PII clearance and MFA state (never a secret)."""
     with platform_for(ctx) as platform:
-        users = identity_service(platform).list_users()
+        users = IdentityService.for_platform(platform).list_users()
     if output is UsersFormat.json:
         rows = [user.model_dump(mode="json") | {"mfa_required": user.mfa_required} for user in users]
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
@@ -144,7 +132,7 @@ def list_(
 def disable(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
     """Stop a user from signing in."""
     with platform_for(ctx) as platform:
-        user = identity_service(platform).disable_user(email, actor=CLI_ACTOR)
+        user = IdentityService.for_platform(platform).disable_user(email, actor=CLI_ACTOR)
     console.print(f"disabled {user.email}", highlight=False)
 
 
@@ -152,7 +140,7 @@ def disable(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The u
 def reset_mfa(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
     """Remove a user's TOTP secret and recovery codes; they enroll again at their next sign-in."""
     with platform_for(ctx) as platform:
-        user = identity_service(platform).reset_mfa(email, actor=CLI_ACTOR)
+        user = IdentityService.for_platform(platform).reset_mfa(email, actor=CLI_ACTOR)
     console.print(f"MFA reset for {user.email}; they enroll again at next sign-in", highlight=False)
 
 

@@ -1,25 +1,23 @@
-"""Which :class:`AuditSink` a process writes to: the tamper-evident ledger when it is installed, else an
-append-only JSON-lines file under ``<home>/audit/`` (fsync'd per record, so durable on return).
+"""Which :class:`AuditSink` a process writes to: for now an append-only JSON-lines file under
+``<home>/audit/`` (fsync'd per record, so durable on return).
 
-The one place commands and the server get their sink from, so switching to the ledger is one edit here.
+The one place commands and the server get their sink from, so switching to the tamper-evident ledger is
+one edit here (:func:`open_audit`).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from shopsight.security.audit import AuditRecord, AuditSink, JsonValue
 
 if TYPE_CHECKING:
     from shopsight.platform import Platform
-
-LEDGER_MODULE = "shopsight.security.ledger"
 
 
 class JsonlAudit:
@@ -57,13 +55,5 @@ class JsonlAudit:
 
 
 def open_audit(platform: Platform) -> AuditSink:
-    """The ledger's sink when ``shopsight.security.ledger`` offers ``open_ledger(platform)``, else
-    :class:`JsonlAudit` at ``<home>/audit/audit.jsonl``."""
-    try:
-        ledger = importlib.import_module(LEDGER_MODULE)
-    except ImportError:
-        ledger = None
-    opener = getattr(ledger, "open_ledger", None)
-    if callable(opener):
-        return cast(AuditSink, opener(platform))
+    """The platform's audit sink: :class:`JsonlAudit` at ``<home>/audit/audit.jsonl``."""
     return JsonlAudit(platform.settings.home.resolve() / "audit" / "audit.jsonl")

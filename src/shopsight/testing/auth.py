@@ -6,7 +6,6 @@ import pyotp
 from fastapi.testclient import TestClient
 
 from shopsight.platform import Platform
-from shopsight.security.audit_factory import open_audit
 from shopsight.security.identity.models import UserCreate
 from shopsight.security.identity.service import IdentityService
 from shopsight.security.policy import Role
@@ -18,12 +17,7 @@ def create_user(
     platform: Platform, email: str, role: Role, *, pii_clearance: bool = False, password: str = TEST_PASSWORD
 ) -> str | None:
     """Create a user; returns the TOTP secret to enrol with when the role needs MFA (else None)."""
-    identity = IdentityService(
-        metadata=platform.metadata,
-        keyring=platform.privacy.keyring,
-        audit=open_audit(platform),
-        settings=platform.settings.identity,
-    )
+    identity = IdentityService.for_platform(platform)
     user = identity.create_user(
         UserCreate(email=email, role=role, pii_clearance=pii_clearance), password=password
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -43,6 +44,9 @@ from shopsight.security.identity.recovery import (
 from shopsight.security.identity.roles import Role, requires_mfa
 from shopsight.security.identity.settings import IdentitySettings
 from shopsight.security.identity.store import UserRecord, UserStore
+
+if TYPE_CHECKING:
+    from shopsight.platform import Platform
 
 Clock = Callable[[], datetime]
 ANONYMOUS = "anonymous"
@@ -82,6 +86,19 @@ class IdentityService:
         self._throttle = SourceThrottle(metadata, key=self._key, settings=self._settings)
         self._dummy_hash: str | None = None
         self._log = get_logger(__name__)
+
+    @classmethod
+    def for_platform(cls, platform: Platform, audit: AuditSink | None = None) -> IdentityService:
+        """The service over the platform's metadata store, keyring and settings; ``audit`` defaults to
+        the platform's sink (:func:`~shopsight.security.audit_factory.open_audit`)."""
+        from shopsight.security.audit_factory import open_audit
+
+        return cls(
+            metadata=platform.metadata,
+            keyring=platform.privacy.keyring,
+            audit=audit if audit is not None else open_audit(platform),
+            settings=platform.settings.identity,
+        )
 
     # -- users -----------------------------------------------------------------------------------
 
