@@ -13,6 +13,7 @@ from shopsight.cli import (
     demo,
     importing,
     lake,
+    pricing,
     publish,
     quality,
     quickstart,
@@ -63,6 +64,7 @@ catalog.register(app)
 publish.register(app)
 recs.register(app)
 users.register(app)
+pricing.register(app)
 
 
 def main() -> None:

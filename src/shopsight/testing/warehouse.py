@@ -1,0 +1,34 @@
+"""A published demo warehouse in a folder, for tests and benchmarks that read the warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shopsight.config import load_settings
+from shopsight.demo.generator import DemoConfig, generate
+from shopsight.demo.writers import write_files
+from shopsight.engines import open_warehouse_engine
+from shopsight.importer import Importer, load_mapping
+from shopsight.lake.compaction import compact
+from shopsight.platform import Platform
+from shopsight.warehouse.pipeline import run_pipeline
+
+
+def build_demo_warehouse(home: Path, *, events: int = 3_000, days: int = 60, seed: int = 3) -> Platform:
+    """Generate a demo store, import and compact it, build and publish the warehouse on DuckDB.
+
+    Returns the open platform of ``home``; the caller closes it.
+    """
+    platform = Platform(load_settings(home=home, log_group_commit_ms=0.0))
+    files = home / "demo"
+    write_files(generate(DemoConfig(events=events, days=days, seed=seed)), files)
+    importer = Importer(platform, load_mapping("shopsight"))
+    for path in sorted(files.glob("*.ndjson")):
+        importer.import_file(path)
+    compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
+    engine = open_warehouse_engine(platform.settings, "duckdb")
+    try:
+        run_pipeline(platform.settings, platform.lake, engine, metadata=platform.metadata)
+    finally:
+        engine.close()
+    return platform
