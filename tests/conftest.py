@@ -6,9 +6,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from shopsight.config import Settings, load_settings
 from shopsight.platform import Platform
+
+# A busy 2-core CI machine makes generation slow, not wrong: time limits would fail correct code at random.
+hypothesis_settings.register_profile(
+    "shopsight", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+hypothesis_settings.load_profile("shopsight")
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

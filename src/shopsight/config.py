@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from shopsight.privacy.settings import KekSettings
 from shopsight.security.identity.settings import IdentitySettings
 
 
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     log_segment_bytes: int = 64 * 1024 * 1024
     collector: CollectorLimits = Field(default_factory=CollectorLimits)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    kek: KekSettings = Field(default_factory=KekSettings)  # where the key-encryption keys live
 
     @model_validator(mode="after")
     def _default_urls_under_home(self) -> Settings:

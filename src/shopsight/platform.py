@@ -43,8 +43,10 @@ class Platform:
     def privacy(self) -> PrivacyGuard:
         """Encryption, blind indexes and card tokenization at the edge."""
         from shopsight.privacy.edge import PrivacyGuard
+        from shopsight.privacy.kek import open_kek_provider
 
-        return PrivacyGuard(path_from_url(self.settings.key_store_url))
+        kek = open_kek_provider(self.settings.kek)  # None: the keyfile's own KEKs (the default)
+        return PrivacyGuard(path_from_url(self.settings.key_store_url), kek=kek)
 
     @cached_property
     def dead_letters(self) -> DeadLetterStore:

@@ -130,6 +130,34 @@ class TokenVault:
             raise KeyError(token)
         return self._keyring.unwrap(int(row[0]), bytes(row[1]), token.encode()).decode()
 
+    def rewrap_all(self, *, batch_size: int = 500) -> int:
+        """Re-seal every PAN still under an older KEK with the active one, one transaction per batch.
+
+        Each row changes version and sealed PAN together, so an interruption leaves every PAN readable.
+        """
+        target, total = self._keyring.active_version, 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT token, kek_version, pan_sealed FROM cards WHERE kek_version < ? LIMIT ?",
+                    (target, batch_size),
+                ).fetchall()
+                updates = [self._resealed(str(t), int(v), bytes(sealed)) for t, v, sealed in rows]
+                with self._db:  # the whole batch or nothing
+                    self._db.executemany(
+                        "UPDATE cards SET kek_version = ?, pan_sealed = ?"
+                        " WHERE token = ? AND kek_version = ?",
+                        updates,
+                    )
+            if not rows:
+                return total
+            total += len(rows)
+
+    def _resealed(self, token: str, version: int, sealed: bytes) -> tuple[int, bytes, str, int]:
+        pan = self._keyring.unwrap(version, sealed, token.encode())
+        new_version, new_sealed = self._keyring.wrap(pan, token.encode())
+        return new_version, new_sealed, token, version
+
     def card_info(self, token: str) -> CardInfo:
         """BIN and last 4 of a tokenized card."""
         with self._lock:

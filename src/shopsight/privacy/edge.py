@@ -9,7 +9,7 @@ looked up once per document.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,11 @@ import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shopsight.events.classification import PII_KEY_NAMES, is_pii_event_path, normalize_key
+from shopsight.privacy.aead import NONCE_BYTES, open_sealed, seal
 from shopsight.privacy.blind_index import blind_index
 from shopsight.privacy.cards import TokenVault, is_cvv_key, may_hold_card
 from shopsight.privacy.envelope import decrypt_value, encrypt_with, is_encrypted
+from shopsight.privacy.kek import KekProvider
 from shopsight.privacy.keyring import Keyring
 from shopsight.privacy.keystore import DataKeyStore
 
@@ -143,8 +145,9 @@ def _encrypt_path(node: Any, parts: list[str], field: str, walk: _Pass) -> None:
 class PrivacyGuard:
     """Encrypts PII per customer, adds blind indexes, tokenizes cards and drops CVVs."""
 
-    def __init__(self, key_folder: Path) -> None:
-        self.keyring = Keyring(key_folder)
+    def __init__(self, key_folder: Path, *, kek: KekProvider | None = None) -> None:
+        """Keys under ``key_folder``; KEKs from ``kek`` (e.g. a PKCS#11 token) or else the keyfile."""
+        self.keyring = Keyring(key_folder, kek=kek)
         self.keys = DataKeyStore(self.keyring)
         self.vault = TokenVault(self.keyring, key_folder)
         self.blind_key = self.keyring.hmac_key("blind_index_key")
@@ -192,21 +195,21 @@ class PrivacyGuard:
         text = data.decode("utf-8", errors="surrogateescape")
         scrubbed = self.vault.tokenize_text(text).encode("utf-8", errors="surrogateescape")
         key_id, cipher = self.keys.cipher_for_subject(DEAD_LETTER_SUBJECT)
-        nonce = os.urandom(12)
-        return key_id.encode() + b":" + nonce + cipher.encrypt(nonce, scrubbed, key_id.encode())
+        return key_id.encode() + b":" + seal(cipher, os.urandom(NONCE_BYTES), scrubbed, key_id.encode())
 
     def unseal(self, blob: bytes) -> bytes:
         """Inverse of :meth:`seal` (card numbers stay tokens)."""
         key_id, _, rest = blob.partition(b":")
         key = self.keys.key_by_id(key_id.decode())
-        return AESGCM(key).decrypt(rest[:12], rest[12:], key_id)
+        return open_sealed(AESGCM(key), rest, key_id)
 
     def shred(self, subject: str) -> int:
         """Crypto-shred a customer: delete their data key."""
         return self.keys.shred(subject)
 
-    def rotate_kek(self) -> int:
-        """New active KEK version, then re-wrap every data key under it."""
+    def rotate_kek(self, *, batch_size: int = 500, on_batch: Callable[[int], None] | None = None) -> int:
+        """New active KEK version, then re-wrap every data key and vaulted PAN under it."""
         version = self.keyring.rotate()
-        self.keys.rewrap_all()
+        self.keys.rewrap_all(batch_size=batch_size, on_batch=on_batch)
+        self.vault.rewrap_all(batch_size=batch_size)
         return version

@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shopsight.errors import CorruptData
+from shopsight.privacy.aead import NONCE_BYTES, open_sealed, seal
 from shopsight.privacy.keystore import DataKeyStore
 
 PREFIX = "enc:v1:"
@@ -29,8 +30,7 @@ def encrypt_value(keys: DataKeyStore, value: str, *, subject: str, field: str) -
 
 def encrypt_with(cipher: AESGCM, key_id: str, value: str, *, field: str) -> str:
     """Encrypt ``value`` under an already looked-up data key (one lookup serves a whole event)."""
-    nonce = os.urandom(12)
-    sealed = nonce + cipher.encrypt(nonce, value.encode(), _aad(field, key_id))
+    sealed = seal(cipher, os.urandom(NONCE_BYTES), value.encode(), _aad(field, key_id))
     return f"{PREFIX}{key_id}:{base64.urlsafe_b64encode(sealed).decode()}"
 
 
@@ -41,7 +41,7 @@ def decrypt_value(keys: DataKeyStore, token: str, *, field: str) -> str:
     key_id, _, body = token.removeprefix(PREFIX).partition(":")
     sealed = base64.urlsafe_b64decode(body.encode())
     try:
-        plain = AESGCM(keys.key_by_id(key_id)).decrypt(sealed[:12], sealed[12:], _aad(field, key_id))
+        plain = open_sealed(AESGCM(keys.key_by_id(key_id)), sealed, _aad(field, key_id))
     except InvalidTag as exc:
         raise CorruptData(f"ciphertext of {field} failed authentication") from exc
     return plain.decode()

@@ -13,22 +13,33 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shopsight.errors import ShopSightError
-from shopsight.privacy.keyring import Keyring
+from shopsight.privacy.kek import KekProvider
 
 
 class KeyShredded(ShopSightError):
     """The data key was deleted (crypto-shredded) or never existed."""
 
 
+class KeyringLike(KekProvider, Protocol):
+    """A KEK provider with a folder for the data-key database, i.e. a :class:`~.keyring.Keyring`."""
+
+    @property
+    def folder(self) -> Path:
+        """Where ``datakeys.sqlite`` lives."""
+        ...
+
+
 class DataKeyStore:
     """Creates, caches and shreds 256-bit data keys, one per subject."""
 
-    def __init__(self, keyring: Keyring, cache_size: int = 100_000) -> None:
+    def __init__(self, keyring: KeyringLike, cache_size: int = 100_000) -> None:
         self._keyring = keyring
         self._db = sqlite3.connect(keyring.folder / "datakeys.sqlite", check_same_thread=False)
         # WAL: one fsync per commit instead of the rollback journal's several; FULL keeps commits durable.
@@ -152,20 +163,49 @@ class DataKeyStore:
             time.sleep(0.1)  # another process is still reading an older snapshot
         raise ShopSightError("could not checkpoint the data-key WAL after shredding; shred again")
 
-    def rewrap_all(self) -> int:
-        """Re-wrap every data key under the active KEK (no data is re-encrypted)."""
+    def rewrap_all(self, *, batch_size: int = 500, on_batch: Callable[[int], None] | None = None) -> int:
+        """Re-wrap every data key still under an older KEK with the active one; no data is re-encrypted.
+
+        One transaction per batch, each row updated as a whole (version and wrapping together), so a crash
+        leaves every key wrapped under either its old or its new KEK, and a rerun carries on where it
+        stopped. ``on_batch`` hears how many keys each committed batch re-wrapped. Returns the total.
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        target, total = self._keyring.active_version, 0
+        while batch := self._rewrap_batch(target, batch_size):
+            total += batch
+            if on_batch is not None:
+                on_batch(batch)
         with self._lock:
-            rows = self._db.execute("SELECT key_id, kek_version, wrapped FROM data_keys").fetchall()
-            for key_id, version, wrapped in rows:
-                key = self._keyring.unwrap(int(version), bytes(wrapped), key_id.encode())
-                new_version, new_wrapped = self._keyring.wrap(key, key_id.encode())
-                self._db.execute(
-                    "UPDATE data_keys SET kek_version = ?, wrapped = ? WHERE key_id = ?",
-                    (new_version, new_wrapped, key_id),
-                )
-            self._db.commit()
             self._erase_old_copies()  # wrappings under the retiring KEK must not linger in the WAL
+        return total
+
+    def _rewrap_batch(self, target: int, batch_size: int) -> int:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key_id, kek_version, wrapped FROM data_keys WHERE kek_version < ? ORDER BY key_id"
+                " LIMIT ?",
+                (target, batch_size),
+            ).fetchall()
+            updates = [self._rewrapped(str(key_id), int(v), bytes(w)) for key_id, v, w in rows]
+            with self._db:  # commits the batch, or rolls it back whole if anything fails
+                self._db.executemany(
+                    "UPDATE data_keys SET kek_version = ?, wrapped = ? WHERE key_id = ? AND kek_version = ?",
+                    updates,
+                )
         return len(rows)
+
+    def _rewrapped(self, key_id: str, version: int, wrapped: bytes) -> tuple[int, bytes, str, int]:
+        key = self._keyring.unwrap(version, wrapped, key_id.encode())
+        new_version, new_wrapped = self._keyring.wrap(key, key_id.encode())
+        return new_version, new_wrapped, key_id, version
+
+    def count_by_kek_version(self) -> dict[int, int]:
+        """How many data keys each KEK version wraps."""
+        with self._lock:
+            rows = self._db.execute("SELECT kek_version, COUNT(*) FROM data_keys GROUP BY kek_version")
+            return {int(v): int(n) for v, n in rows}
 
     def kek_versions_in_use(self) -> set[int]:
         """KEK versions still referenced by some data key."""

@@ -11,7 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from shopsight.cli.main import app
-from shopsight.security.audit_factory import JsonlAudit
+from shopsight.config import load_settings
+from shopsight.platform import Platform
+from shopsight.security.audit_factory import open_audit
 
 runner = CliRunner()
 PASSWORD = "correct horse battery staple"
@@ -22,6 +24,15 @@ def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI reads settings from the environment; the smallest argon2id cost keeps these tests fast."""
     for name, value in {"TIME_COST": "1", "MEMORY_COST_KIB": "8", "PARALLELISM": "1"}.items():
         monkeypatch.setenv(f"SHOPSIGHT_IDENTITY__ARGON2_{name}", value)
+
+
+def _audit_actions(home: Path) -> list[str]:
+    """The actions in the home's audit ledger, oldest first."""
+    platform = Platform(load_settings(home=home))
+    try:
+        return [entry.action for entry in open_audit(platform).read()]
+    finally:
+        platform.close()
 
 
 def _users(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -64,8 +75,7 @@ def test_create_an_admin_prints_the_provisioning_uri_and_recovery_codes_once(tmp
     assert qr.read_text().startswith("<svg") and qr.stat().st_mode & 0o077 == 0
     _, listed = _users(tmp_path, "list", "--format", "json")
     assert uri.group() not in listed and json.loads(listed)[0]["mfa_enabled"] is False
-    audit = JsonlAudit(tmp_path.resolve() / "audit" / "audit.jsonl").read()
-    assert [r.action for r in audit] == ["user.created", "mfa.enrollment.started"]
+    assert _audit_actions(tmp_path) == ["user.created", "mfa.enrollment.started"]
 
 
 def test_create_prompts_twice_for_the_password(tmp_path: Path) -> None:
@@ -104,5 +114,5 @@ def test_disable_and_reset_mfa(tmp_path: Path) -> None:
     assert json.loads(listed)[0]["disabled"] is True
     code, out = _users(tmp_path, "disable", "ghost@example.com")
     assert code == 2 and "no user" in out
-    actions = [r.action for r in JsonlAudit(tmp_path.resolve() / "audit" / "audit.jsonl").read()]
+    actions = _audit_actions(tmp_path)
     assert actions[-2:] == ["user.disabled", "mfa.reset"]
