@@ -1,0 +1,172 @@
+"""``shopsight forecast``: rolling-origin backtest of every demand forecasting model against the baselines."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shopsight.cli.common import console, err_console, fail
+from shopsight.errors import ShopSightError
+from shopsight.ml.forecast.datasets import DATASET_NAMES, SeriesSet, load, series_file
+from shopsight.ml.forecast.evaluate import AUTO, METRIC_NAMES, Evaluation, evaluate
+from shopsight.ml.forecast.models import DEFAULT_MODELS, MODEL_NAMES
+
+forecast_app = typer.Typer(help="Demand forecasting: backtest the models.", no_args_is_help=True)
+
+# Lower is better for every column but coverage, which should be near 0.80, and bias, near 0.
+LOWER_IS_BETTER = ("mase", "smape", "rmsse", "wape", "pinball")
+
+
+class EvaluationFormat(StrEnum):
+    """How ``forecast evaluate`` prints."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+def markdown(evaluation: Evaluation) -> str:
+    """The results as a GitHub markdown table, the best of each lower-is-better column in bold."""
+    best = {m: min(r.metrics[m] for r in evaluation.results) for m in LOWER_IS_BETTER}
+    lines = ["| model | " + " | ".join(METRIC_NAMES) + " | seconds |", "|---" * (len(METRIC_NAMES) + 2) + "|"]
+    for r in evaluation.results:
+        cells = [
+            f"**{r.metrics[m]:.3f}**" if r.metrics[m] == best.get(m) else f"{r.metrics[m]:.3f}"
+            for m in METRIC_NAMES
+        ]
+        lines.append(f"| {r.model} | " + " | ".join(cells) + f" | {r.seconds:.0f} |")
+    return "\n".join([*lines, "", *(f"- {note}" for note in notes(evaluation))])
+
+
+def rich_table(evaluation: Evaluation) -> Table:
+    """The results as a rich table."""
+    shape = f"{evaluation.series:,} series, {evaluation.windows} x {evaluation.horizon} points"
+    title = f"{evaluation.dataset}: {shape}"
+    table = Table("model", *METRIC_NAMES, "seconds", title=title)
+    for r in evaluation.results:
+        table.add_row(r.model, *(f"{r.metrics[m]:.3f}" for m in METRIC_NAMES), f"{r.seconds:.0f}")
+    return table
+
+
+def notes(evaluation: Evaluation) -> list[str]:
+    """What the table leaves out, then the verdict of ``auto`` against the goals."""
+    picked = ", ".join(f"{model} {count}" for model, count in evaluation.chosen.items())
+    return [*evaluation.notes, f"auto picked (series x windows): {picked}", *verdicts(evaluation)]
+
+
+def verdicts(evaluation: Evaluation) -> list[str]:
+    """``auto`` against seasonal naive and AutoETS on MASE, and its 80% coverage, when they ran."""
+    auto, naive, ets = (evaluation.score(name) for name in (AUTO, "seasonal_naive", "auto_ets"))
+    if auto is None:
+        return []
+    lines = [f"auto coverage80 {auto.metrics['coverage80']:.3f} (goal 0.75-0.85)"]
+    if naive is not None:
+        gain = 1 - auto.metrics["mase"] / naive.metrics["mase"]
+        lines.append(f"auto MASE {gain:.1%} lower than seasonal naive (goal >= 10%)")
+    if ets is not None:
+        lines.append(f"auto MASE {auto.metrics['mase']:.3f} vs AutoETS {ets.metrics['mase']:.3f} (goal <=)")
+    return lines
+
+
+def _data(
+    dataset: str | None, series: Path | None, columns: tuple[str | None, str | None, str | None],
+    freq: str | None, horizon: int | None, windows: int | None,
+) -> SeriesSet:  # fmt: skip
+    if (dataset is None) == (series is None):
+        fail("give exactly one of --dataset NAME or --series CSV")
+    if dataset is not None:
+        return load(dataset)
+    id_col, time_col, target_col = columns
+    if not (id_col and time_col and target_col and freq and horizon):
+        fail("--series needs --id-col, --time-col, --target-col, --freq and --horizon")
+    assert series is not None and id_col and time_col and target_col and freq and horizon
+    return series_file(
+        series, id_col=id_col, time_col=time_col, target_col=target_col, freq=freq, horizon=horizon,
+        windows=windows or 1,
+    )  # fmt: skip
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=err_console, transient=True)
+
+
+def _model_list(models: str | None) -> list[str]:
+    if models is None:
+        return list(DEFAULT_MODELS)
+    return list(MODEL_NAMES) if models == "all" else [m.strip() for m in models.split(",") if m.strip()]
+
+
+@forecast_app.command("evaluate")
+def evaluate_command(
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help=f"A shipped dataset: {', '.join(DATASET_NAMES)}.")
+    ] = None,
+    series: Annotated[
+        Path | None,
+        typer.Option(
+            "--series", help="Any long-format CSV (gzip ok): one row per series and period.", exists=True
+        ),
+    ] = None,
+    id_col: Annotated[str | None, typer.Option("--id-col", help="Series id column of the CSV.")] = None,
+    time_col: Annotated[
+        str | None, typer.Option("--time-col", help="Time column (dates or datetimes).")
+    ] = None,
+    target_col: Annotated[
+        str | None, typer.Option("--target-col", help="Value to forecast, e.g. units.")
+    ] = None,
+    freq: Annotated[str | None, typer.Option("--freq", help="pandas frequency: H, D, W-SUN, MS ...")] = None,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", min=1, help="Points per test window (a dataset has its own).")
+    ] = None,
+    windows: Annotated[
+        int | None,
+        typer.Option("--windows", min=1, help="Test on the last N windows of H points (default 1)."),
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models",
+            help=f"Comma-separated models, or 'all' (adds the slow auto_arima): {', '.join(MODEL_NAMES)}.",
+        ),
+    ] = None,
+    output: Annotated[
+        EvaluationFormat, typer.Option("--format", help="table, markdown or json.")
+    ] = EvaluationFormat.table,
+) -> None:
+    """Backtest every model on the last windows of each series; 'auto' picks per series on an earlier window.
+
+    Prints MASE, sMAPE, RMSSE, WAPE, bias, pinball loss and 80% interval coverage per model.
+    """
+    try:
+        data = _data(dataset, series, (id_col, time_col, target_col), freq, horizon, windows)
+        with _progress() as progress:
+            evaluation = evaluate(
+                data, models=_model_list(models), horizon=horizon, windows=windows, progress=progress
+            )
+    except ShopSightError as error:
+        fail(str(error))
+    _print(evaluation, output)
+
+
+def _print(evaluation: Evaluation, output: EvaluationFormat) -> None:
+    if output is EvaluationFormat.json:
+        rows = [r.to_json() for r in evaluation.results]
+        typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+    elif output is EvaluationFormat.markdown:
+        typer.echo(markdown(evaluation))
+    else:
+        console.print(rich_table(evaluation))
+        for note in notes(evaluation):
+            console.print(f"- {note}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``forecast`` command group."""
+    app.add_typer(forecast_app, name="forecast")

@@ -1,0 +1,1 @@
+"""Demand forecasting: shipped datasets, statistical and LightGBM models, rolling-origin backtests."""

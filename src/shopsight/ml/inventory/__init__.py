@@ -1,0 +1,1 @@
+"""Inventory optimization: stock policy from demand and lead time, replenishment plan, simulation."""
