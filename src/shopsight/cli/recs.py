@@ -8,16 +8,25 @@ from pathlib import Path
 from typing import Annotated
 
 import orjson
+import pyarrow as pa
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shopsight.cli.common import console, err_console, fail
+from shopsight.cli.common import console, err_console, fail, platform_for
 from shopsight.errors import ShopSightError
 from shopsight.ml.recommend.datasets import DATASET_NAMES, EvaluationData, interaction_file, load
 from shopsight.ml.recommend.evaluate import DEFAULT_SEED, Evaluation, evaluate
+from shopsight.ml.recommend.registry import ModelRegistry
+from shopsight.ml.recommend.serving import RECOMMENDER, models_dir
+from shopsight.ml.recommend.training import MODEL_NAMES, WAREHOUSE_TABLES, from_warehouse, train
+from shopsight.platform import Platform
+from shopsight.warehouse.store import WarehouseStore
 
-recs_app = typer.Typer(help="Recommendations: evaluate the models offline.", no_args_is_help=True)
+recs_app = typer.Typer(
+    help="Recommendations: evaluate offline, train, and manage the served model versions.",
+    no_args_is_help=True,
+)
 
 # Columns of the table and markdown outputs (JSON carries every metric).
 SHOWN = ("ndcg@10", "recall@10", "map@10", "ndcg@20", "recall@20", "hit@20", "mrr@20", "coverage", "novelty")
@@ -137,6 +146,89 @@ def evaluate_command(
         console.print(rich_table(evaluation))
         for note in _notes(evaluation):
             console.print(f"- {note}")
+
+
+def _registry(platform: Platform) -> ModelRegistry:
+    return ModelRegistry(platform.metadata, models_dir(platform.settings))
+
+
+def _warehouse_tables(platform: Platform) -> dict[str, pa.Table]:
+    """The training tables of the published warehouse of this home, as Arrow."""
+    import pyarrow.dataset as ds
+
+    published = WarehouseStore(platform.settings.warehouse_dir).current()
+    return {
+        name: ds.dataset(published.tables[name].files, format="parquet").to_table()
+        for name in WAREHOUSE_TABLES
+        if name in published.tables and published.tables[name].files
+    }
+
+
+@recs_app.command("train")
+def train_command(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option("--model", help=f"One of {', '.join(MODEL_NAMES)}.")] = "hybrid",
+    activate: Annotated[
+        bool, typer.Option("--activate/--no-activate", help="Serve the new version at once.")
+    ] = True,
+    max_queries: Annotated[
+        int, typer.Option("--max-queries", min=1, help="Hold-out queries scored for the offline metrics.")
+    ] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the model and the sampling.")] = DEFAULT_SEED,
+) -> None:
+    """Train on this home's warehouse, measure on a hold-out, precompute candidates, register a version."""
+    if model.replace("_", "-") not in MODEL_NAMES:
+        fail(f"unknown model {model!r}; choose among {', '.join(MODEL_NAMES)}")
+    with platform_for(ctx) as platform:
+        data = from_warehouse(_warehouse_tables(platform))
+        with _progress() as progress:
+            version = train(
+                model, data, registry=_registry(platform), activate=activate, seed=seed,
+                max_queries=max_queries, progress=progress,
+            )  # fmt: skip
+    state = "active" if version.active else "not active (shopsight recs activate VERSION)"
+    console.print(f"registered {version.params['model']} as version {version.version}, {state}")
+    for metric in ("ndcg@10", "recall@20", "hit@20", "coverage"):
+        if metric in version.metrics:
+            console.print(f"- {metric}: {version.metrics[metric]:.4f}")
+
+
+@recs_app.command("models")
+def models_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Every registered version, the active one marked."""
+    with platform_for(ctx) as platform:
+        versions = _registry(platform).versions(RECOMMENDER)
+    if as_json:
+        typer.echo(orjson.dumps([v.model_dump(mode="json") for v in versions], option=orjson.OPT_INDENT_2))
+        return
+    table = Table("", "version", "model", "created", "status", "ndcg@10", "recall@20", "interactions")
+    for v in versions:
+        metrics = [f"{v.metrics[m]:.4f}" if m in v.metrics else "-" for m in ("ndcg@10", "recall@20")]
+        table.add_row("*" if v.active else "", str(v.version), str(v.params.get("model")),
+                      v.created_at.strftime("%Y-%m-%d %H:%M"), v.status, *metrics,
+                      f"{v.params.get('interactions', 0):,}")  # fmt: skip
+    console.print(table if versions else "no versions yet: run `shopsight recs train`")
+
+
+@recs_app.command("activate")
+def activate_command(
+    ctx: typer.Context, version: Annotated[int, typer.Argument(help="The version number to serve.")]
+) -> None:
+    """Serve ``VERSION`` (servers pick it up within seconds)."""
+    with platform_for(ctx) as platform:
+        chosen = _registry(platform).activate(RECOMMENDER, version)
+    console.print(f"version {chosen.version} ({chosen.params.get('model')}) is active")
+
+
+@recs_app.command("rollback")
+def rollback_command(ctx: typer.Context) -> None:
+    """Serve again the version that was active before the current one."""
+    with platform_for(ctx) as platform:
+        chosen = _registry(platform).rollback(RECOMMENDER)
+    console.print(f"rolled back: version {chosen.version} ({chosen.params.get('model')}) is active")
 
 
 def register(app: typer.Typer) -> None:

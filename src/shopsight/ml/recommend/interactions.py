@@ -237,7 +237,7 @@ def from_warehouse_tables(tables: Mapping[str, pa.Table]) -> Interactions:
 
 
 def _purchases(order_items: pa.Table, orders: pa.Table) -> Interactions:
-    kept = orders.filter(pc.and_(pc.field("is_sale"), pc.invert(pc.field("is_cancelled"))))
+    kept = orders.filter(pc.field("is_sale") & ~pc.field("is_cancelled"))  # pc.and_ takes no expressions
     lines = order_items.filter(pc.greater(pc.field("quantity"), 0)).join(
         kept.select(["order_id", "country"]), "order_id", join_type="inner"
     )

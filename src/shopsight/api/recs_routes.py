@@ -1,0 +1,110 @@
+"""``/api/v1/recs``: recommendations for a user, items like an item, a live session and a cart.
+
+Answers come from the registry's active model version (:class:`LiveRecommender`), held in memory: a
+request costs a few dict lookups and numpy operations, and the body is written by orjson straight from
+the answer (the pydantic models below describe it in the OpenAPI schema). 503 while no model is trained.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shopsight.api.auth import Security, authorize
+from shopsight.ml.recommend.registry import ModelRegistry
+from shopsight.ml.recommend.serving import Answer, LiveRecommender, RecommenderService, models_dir
+from shopsight.platform import Platform
+from shopsight.security.policy import Action, Resource
+
+MAX_K = 50
+MAX_CONTEXT_ITEMS = 100
+NOT_TRAINED = "no recommendation model is trained yet: run `shopsight recs train` (and activate a version)"
+
+
+class RecommendedItem(BaseModel):
+    """One recommended item; ``source`` says where it came from (personal, similar, session, fbt...)."""
+
+    item_id: str
+    score: float
+    source: str
+
+
+class Recommendations(BaseModel):
+    """The model and version that answered, best items first."""
+
+    model: str
+    version: int
+    items: list[RecommendedItem]
+
+
+class ItemsRequest(BaseModel):
+    """A session's recent item ids (oldest first) or a cart's item ids, and how many items to return."""
+
+    item_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(max_length=MAX_CONTEXT_ITEMS)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+
+
+Count = Annotated[int, Query(ge=1, le=MAX_K, description="How many items to return.")]
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Sign in or send a bearer token."},
+    403: {"description": "The caller may not read recommendations."},
+    503: {"description": "No recommendation model is trained yet."},
+}
+
+
+def _json(answer: Answer) -> Response:
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def build_recs_router(platform: Platform, security: Security) -> APIRouter:
+    """The four recommendation routes, guarded by the ``recommendations`` read right."""
+    live = LiveRecommender(ModelRegistry(platform.metadata, models_dir(platform.settings)))
+    router = APIRouter(prefix="/api/v1/recs", tags=["recommendations"])
+    reader = Depends(authorize(security, Resource.RECOMMENDATIONS, Action.READ))
+
+    async def service() -> RecommenderService:
+        current = live.current()
+        if current is None:
+            raise HTTPException(503, NOT_TRAINED)
+        return current
+
+    served = Depends(service)
+    # Handlers are async: the work is microseconds of numpy, cheaper on the event loop than a thread hop.
+    # The guard runs first, so a caller without the right gets 401/403 even while no model is trained.
+    options: dict[str, Any] = {
+        "response_model": Recommendations,
+        "responses": _PROBLEMS,
+        "dependencies": [reader],
+    }
+
+    @router.get("/users/{user_id}", **options)
+    async def for_user(
+        user_id: Annotated[str, Path(max_length=200)], k: Count = 10,
+        segment: Annotated[str | None, Query(max_length=100, description="Context of a new user.")] = None,
+        recs: RecommenderService = served,
+    ) -> Response:  # fmt: skip
+        """Top items for a user; a user the model never saw gets the popularity of ``segment`` (or all)."""
+        return _json(recs.for_user(user_id, k=k, segment=segment))
+
+    @router.get("/items/{item_id}/similar", **options)
+    async def similar(
+        item_id: Annotated[str, Path(max_length=200)], k: Count = 10, recs: RecommenderService = served
+    ) -> Response:
+        """Items like an item (never the item itself); a new item gets content neighbours."""
+        return _json(recs.similar(item_id, k=k))
+
+    @router.post("/session", **options)
+    async def session(body: ItemsRequest, recs: RecommenderService = served) -> Response:
+        """The likely next items of a live session, re-ranked now from its recent items (oldest first)."""
+        return _json(recs.for_session(body.item_ids, k=body.k))
+
+    @router.post("/cart", **options)
+    async def cart(body: ItemsRequest, recs: RecommenderService = served) -> Response:
+        """Items bought together with the cart's items (never those items)."""
+        return _json(recs.for_cart(body.item_ids, k=body.k))
+
+    return router
