@@ -12,6 +12,9 @@
    ``read_csv`` of the same file into a table.
 4. Warehouse: the pipeline on ``BENCH_WAREHOUSE_EVENTS`` demo events (default 10M) vs a hand-written DuckDB
    SQL script, pandas and PySpark local mode (``benchmarks/warehouse.py``).
+5. Recommendation serving: the real server at a fixed open-loop 500 requests/s for 20 s across the four
+   ``/api/v1/recs`` routes (load generator in a second process) vs in-process calls of the same service
+   (``benchmarks/recs_serving.py``).
 Run: ``make bench`` (2-core machine; numbers in the closing notes of the issues).
 """
 
@@ -188,7 +191,7 @@ def bench_warehouse(events: int) -> None:
 
 def main() -> None:
     print(f"machine: {os.cpu_count()} cores")
-    parts = set(sys.argv[1:]) or {"collector", "compaction", "import", "warehouse"}
+    parts = set(sys.argv[1:]) or {"collector", "compaction", "import", "warehouse", "recs"}
     if "collector" in parts:
         bench_collector(int(os.environ.get("BENCH_EVENTS", "20000")))
     if "compaction" in parts:
@@ -197,6 +200,8 @@ def main() -> None:
         bench_import()
     if "warehouse" in parts:
         bench_warehouse(int(os.environ.get("BENCH_WAREHOUSE_EVENTS", "10000000")))
+    if "recs" in parts:
+        subprocess.run([sys.executable, "-u", "-m", "benchmarks.recs_serving"], check=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the benchmark process: {peak_mb:,.0f} MB")
 

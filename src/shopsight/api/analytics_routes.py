@@ -139,8 +139,10 @@ def _raise_for(error: ShopSightError) -> HTTPException:
     return HTTPException(400, str(error))
 
 
-def _etag(version: str, request: Request) -> str:
-    digest = hashlib.sha256(f"{version}\n{request.url.path}?{request.url.query}".encode()).hexdigest()
+def _etag(version: str, request: Request, audience: str = "") -> str:
+    # ``audience``: what else shapes the answer (a masked view differs per role and stated purpose).
+    text = f"{version}\n{audience}\n{request.url.path}?{request.url.query}"
+    digest = hashlib.sha256(text.encode()).hexdigest()
     return f'W/"{digest[:32]}"'
 
 
@@ -149,9 +151,11 @@ def _not_modified(request: Request, etag: str) -> bool:
     return etag in {tag.strip() for tag in sent.split(",")} or sent.strip() == "*"
 
 
-def _answer(request: Request, version: str, body: BaseModel | pa.Table, filename: str) -> Response:
+def _answer(
+    request: Request, version: str, body: BaseModel | pa.Table, filename: str, *, audience: str = ""
+) -> Response:
     """JSON or CSV with the version's ETag; 304 when the client already has it."""
-    etag = _etag(version, request)
+    etag = _etag(version, request, audience)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Warehouse-Version": version}
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)

@@ -9,13 +9,18 @@ from fastapi import FastAPI
 
 from shopsight import __version__
 from shopsight.api.analytics_routes import build_analytics_router
+from shopsight.api.audit_routes import build_audit_router
 from shopsight.api.auth import Security, build_auth_router
 from shopsight.api.collector_routes import build_collector_router
+from shopsight.api.entity_routes import build_entity_router
 from shopsight.api.hardening import harden
+from shopsight.api.recs_routes import build_recs_router
+from shopsight.api.user_routes import build_user_router
 from shopsight.engines import open_warehouse_engine
 from shopsight.platform import Platform
 from shopsight.warehouse.reader import WarehouseReader
 from shopsight.warehouse.store import WarehouseStore
+from shopsight.web import install_dashboard
 
 
 def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) -> FastAPI:
@@ -52,5 +57,10 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
     security = Security.for_platform(platform)
     app.include_router(build_auth_router(security))
     app.include_router(build_analytics_router(platform, reader, security))
+    app.include_router(build_entity_router(platform, reader, security))
+    app.include_router(build_user_router(security))
+    app.include_router(build_audit_router(platform, security))
+    app.include_router(build_recs_router(platform, security))
+    install_dashboard(app, security)
     harden(app)
     return app

@@ -8,10 +8,14 @@ from typing import Annotated
 import typer
 
 from shopsight.cli import (
+    audit,
     catalog,
     deadletters,
     demo,
+    forecast,
     importing,
+    inventory,
+    keys,
     lake,
     pricing,
     publish,
@@ -64,7 +68,11 @@ catalog.register(app)
 publish.register(app)
 recs.register(app)
 users.register(app)
+forecast.register(app)
+keys.register(app)
+audit.register(app)
 pricing.register(app)
+inventory.register(app)
 
 
 def main() -> None:

@@ -152,6 +152,8 @@ def register(app: typer.Typer) -> None:
                 title="ShopSight is running",
             )
         )
+        # Last, outside the panel, so the URL and password are never wrapped and easy to copy.
+        console.print(f"Dashboard: {base_url}  login: {login} / {password}", soft_wrap=True)
         if serve:
             thread.join()
         else:

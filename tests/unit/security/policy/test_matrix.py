@@ -34,9 +34,17 @@ PAYMENTS = {
 }
 ADDRESSES = {"line1": PII, "line2": PII, "city": PII, "postal_code": PII}
 PEOPLE = {"customer_id": PERSON_ID, "anonymous_id": PERSON_ID}
+ACTIVITY = {  # customer 360 sessions and reviews
+    "session_id": PERSON_ID,
+    **{name: CLEAR for name in (
+        "started_at", "ended_at", "duration_seconds", "pageviews", "product_views", "cart_adds", "checkouts",
+        "orders", "is_bounce", "source", "medium", "campaign", "device_type", "browser", "landing_page",
+        "review_id", "product_id", "reviewed_at", "rating", "verified_purchase", "sentiment_label",
+    )},
+}  # fmt: skip
 EXPECTED: dict[str, dict[str, str]] = {
     "customers": {
-        **PEOPLE, **ADDRESSES, **PAYMENTS,
+        **PEOPLE, **ADDRESSES, **PAYMENTS, **ACTIVITY,
         "email": PII, "phone": PII, "first_name": PII, "last_name": PII,
         "email_blind_index": HIDDEN, "phone_blind_index": HIDDEN,
         "region": CLEAR, "country": CLEAR, "segment": CLEAR, "accepts_marketing": CLEAR, "created_at": CLEAR,

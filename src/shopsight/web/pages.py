@@ -1,0 +1,147 @@
+"""The dashboard's pages, who may open each, and the HTML shell every page shares.
+
+A page is an HTML shell (header, role-aware navigation, an empty ``<main>``) plus one JavaScript module
+that fills ``<main>`` from the JSON API. The shell has no inline script or style, so the strict
+Content-Security-Policy holds; Plotly is loaded only on pages that draw charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from string import Template
+
+from shopsight.security.policy import Action, Resource
+
+PLOTLY_URL = "/vendor/plotly.min.js"
+STATIC = "/static"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One dashboard page: where it lives, its title, what the viewer must be allowed, its script."""
+
+    name: str
+    title: str
+    resource: Resource
+    charts: bool = True
+    in_nav: bool = True
+
+    @property
+    def path(self) -> str:
+        """The page's URL path."""
+        return f"/{self.name}"
+
+    @property
+    def permission(self) -> tuple[Resource, Action]:
+        """What the policy must grant the viewer's role."""
+        return (self.resource, Action.READ)
+
+
+PAGES: tuple[Page, ...] = (
+    Page("overview", "Overview", Resource.KPIS),
+    Page("funnel", "Funnel", Resource.MARTS),
+    Page("retention", "Retention", Resource.MARTS),
+    Page("countries", "Revenue by country", Resource.MARTS),
+    Page("products", "Top products", Resource.MARTS),
+    Page("customers", "Customers", Resource.CUSTOMERS),
+    Page("quality", "Data quality", Resource.QUALITY),
+    Page("catalog", "Catalog & lineage", Resource.CATALOG),
+    Page("audit", "Audit log", Resource.AUDIT, charts=False),
+)
+PAGES_BY_NAME = {page.name: page for page in PAGES}
+
+_SHELL = Template(
+    """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title · ShopSight</title>
+<link rel="stylesheet" href="$static/css/app.css">
+</head>
+<body data-page="$page">
+<header class="topbar">
+<a class="brand" href="/">ShopSight</a>
+<button type="button" class="nav-toggle" aria-controls="nav" aria-expanded="false">Menu</button>
+<nav id="nav" aria-label="Dashboard pages"><ul>$nav</ul></nav>
+<div class="who"><span class="email">$email</span> <span class="role badge">$role</span>
+<button type="button" id="sign-out" class="link-button">Sign out</button></div>
+</header>
+<main id="main" tabindex="-1">
+<h1>$title</h1>
+$body
+</main>
+$scripts
+</body>
+</html>
+"""
+)
+
+_LOGIN = Template(
+    """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · ShopSight</title>
+<link rel="stylesheet" href="$static/css/app.css">
+</head>
+<body data-page="login" class="login-page">
+<main id="main" class="login-card">
+<h1>ShopSight</h1>
+<form id="login-form" novalidate>
+<label>E-mail <input name="email" type="email" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<label><span id="code-label">Authenticator code</span>
+<input name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="64"
+ placeholder="6 digits, if your account uses MFA"></label>
+<label class="inline"><input type="checkbox" name="use_recovery"> Use a recovery code instead</label>
+<button type="submit">Sign in</button>
+<p id="login-error" class="error" role="alert" hidden></p>
+</form>
+</main>
+<script type="module" src="$static/js/pages/login.js"></script>
+</body>
+</html>
+"""
+)
+
+
+def _nav(allowed: list[Page], current: str) -> str:
+    items = []
+    for page in allowed:
+        mark = ' aria-current="page"' if page.name == current else ""
+        items.append(f'<li><a href="{page.path}"{mark}>{escape(page.title)}</a></li>')
+    return "".join(items)
+
+
+def _scripts(page: Page, *, forbidden: bool) -> str:
+    if forbidden:
+        return f'<script type="module" src="{STATIC}/js/shell.js"></script>'
+    plotly = f'<script src="{PLOTLY_URL}" defer></script>\n' if page.charts else ""
+    return plotly + f'<script type="module" src="{STATIC}/js/pages/{page.name}.js"></script>'
+
+
+def render_page(page: Page, *, allowed: list[Page], email: str, role: str, forbidden: bool = False) -> str:
+    """The HTML shell of ``page`` for a signed-in viewer; ``forbidden`` shows the refusal instead."""
+    body = (
+        '<p class="forbidden" role="alert">Forbidden: your role may not open this page.</p>'
+        if forbidden
+        else '<div id="page-root" aria-live="polite"><p class="loading">Loading…</p></div>'
+    )
+    return _SHELL.substitute(
+        title=escape(page.title),
+        static=STATIC,
+        page=page.name,
+        nav=_nav([p for p in allowed if p.in_nav], page.name),
+        email=escape(email),
+        role=escape(role),
+        body=body,
+        scripts=_scripts(page, forbidden=forbidden),
+    )
+
+
+def render_login() -> str:
+    """The sign-in page (e-mail, password, TOTP or recovery code)."""
+    return _LOGIN.substitute(static=STATIC)

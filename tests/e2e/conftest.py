@@ -1,0 +1,190 @@
+"""A real server over a small demo warehouse, users of four roles, and Debian's chromium via Playwright."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
+
+from shopsight.api.app import create_app
+from shopsight.config import load_settings
+from shopsight.demo.generator import DemoConfig, generate
+from shopsight.demo.writers import write_files
+from shopsight.engines import open_warehouse_engine
+from shopsight.importer import Importer, load_mapping
+from shopsight.lake.compaction import compact
+from shopsight.platform import Platform
+from shopsight.security.policy import Role
+from shopsight.testing.auth import TEST_PASSWORD, create_user
+from shopsight.testing.crash import free_port
+from shopsight.warehouse.pipeline import run_pipeline
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+SCREENSHOTS = Path(os.environ.get("SHOPSIGHT_SCREENSHOTS", Path(__file__).parent / "screenshots"))
+DESKTOP = ViewportSize(width=1280, height=900)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "e2e: drives the dashboard in a real browser (needs /usr/bin/chromium)"
+    )
+
+
+@dataclass(frozen=True)
+class Account:
+    """A dashboard user: e-mail, password and, for MFA accounts, the TOTP secret to make codes with."""
+
+    email: str
+    role: Role
+    totp_secret: str | None
+    password: str = TEST_PASSWORD
+
+    def code(self) -> str | None:
+        """The current TOTP code (each code is accepted once only, so sign in once per account)."""
+        return pyotp.TOTP(self.totp_secret).now() if self.totp_secret else None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The running server and the accounts created on it."""
+
+    base_url: str
+    accounts: dict[Role, Account]
+
+
+def _build_demo_warehouse(platform: Platform) -> None:
+    """A small demo store (about a month of traffic) imported, compacted and built into marts."""
+    files = platform.settings.home / "demo"
+    write_files(generate(DemoConfig(events=4_000, days=30, seed=11)), files)
+    importer = Importer(platform, load_mapping("shopsight"))
+    for path in sorted(files.glob("*.ndjson")):
+        importer.import_file(path)
+    compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
+    engine = open_warehouse_engine(platform.settings, "duckdb")
+    try:
+        run_pipeline(platform.settings, platform.lake, engine, metadata=platform.metadata)
+    finally:
+        engine.close()
+
+
+def _wait_until_up(base_url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the dashboard server did not come up on {base_url}")
+
+
+def _accounts(platform: Platform) -> dict[Role, Account]:
+    roles = (Role.ADMIN, Role.ANALYST, Role.SUPPORT, Role.SECURITY)
+    made = {role: (f"{role.value}@e2e.shopsight.test", role) for role in roles}
+    return {
+        role: Account(email, role, create_user(platform, email, role)) for role, (email, role) in made.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """uvicorn serving ``create_app`` on a free port, in a thread, over the demo warehouse."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (make system-deps)")
+    home = tmp_path_factory.mktemp("dashboard-home")
+    platform = Platform(load_settings(home=home, log_group_commit_ms=0.0))
+    _build_demo_warehouse(platform)
+    accounts = _accounts(platform)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="dashboard-e2e", daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url)
+        yield Dashboard(base_url, accounts)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        platform.close()
+
+
+@pytest.fixture(scope="session")
+def browser(dashboard: Dashboard) -> Iterator[Browser]:
+    """Headless chromium from Debian, launched by Playwright."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+def sign_in_through_the_page(page: Page, base_url: str, account: Account, *, code: str | None) -> None:
+    """Fill the sign-in form the way a person does."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", account.email)
+    page.fill("input[name=password]", account.password)
+    if code is not None:
+        page.fill("input[name=code]", code)
+    page.click("button[type=submit]")
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser: Browser, dashboard: Dashboard) -> Iterator[Callable[[Role], BrowserContext]]:
+    """A browser context per role, signed in once through the login page (with a TOTP code for MFA roles)."""
+    contexts: dict[Role, BrowserContext] = {}
+
+    def context_for(role: Role) -> BrowserContext:
+        if role not in contexts:
+            account = dashboard.accounts[role]
+            context = browser.new_context(viewport=DESKTOP)
+            page = context.new_page()
+            sign_in_through_the_page(page, dashboard.base_url, account, code=account.code())
+            expect(page.locator("#sign-out")).to_be_visible(timeout=15_000)
+            page.close()
+            contexts[role] = context
+        return contexts[role]
+
+    yield context_for
+    for context in contexts.values():
+        context.close()
+
+
+@pytest.fixture
+def fresh_context(browser: Browser) -> Iterator[BrowserContext]:
+    """A browser context with no session (signed out)."""
+    context = browser.new_context(viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def fill_sign_in() -> Callable[[Page, str, Account, str | None], None]:
+    """The sign-in form filler, for tests that check a refused sign-in."""
+    return lambda page, base_url, account, code: sign_in_through_the_page(page, base_url, account, code=code)
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where the test saves its screenshots (``SHOPSIGHT_SCREENSHOTS`` overrides)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
