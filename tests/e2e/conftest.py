@@ -17,16 +17,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, exp
 
 from shopsight.api.app import create_app
 from shopsight.config import load_settings
-from shopsight.demo.generator import DemoConfig, generate
-from shopsight.demo.writers import write_files
-from shopsight.engines import open_warehouse_engine
-from shopsight.importer import Importer, load_mapping
-from shopsight.lake.compaction import compact
 from shopsight.platform import Platform
 from shopsight.security.policy import Role
 from shopsight.testing.auth import TEST_PASSWORD, create_user
 from shopsight.testing.crash import free_port
-from shopsight.warehouse.pipeline import run_pipeline
+from shopsight.testing.warehouse import publish_demo_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -68,21 +63,6 @@ class Dashboard:
     accounts: dict[Role, Account]
 
 
-def _build_demo_warehouse(platform: Platform) -> None:
-    """A small demo store (about a month of traffic) imported, compacted and built into marts."""
-    files = platform.settings.home / "demo"
-    write_files(generate(DemoConfig(events=4_000, days=30, seed=11)), files)
-    importer = Importer(platform, load_mapping("shopsight"))
-    for path in sorted(files.glob("*.ndjson")):
-        importer.import_file(path)
-    compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
-    engine = open_warehouse_engine(platform.settings, "duckdb")
-    try:
-        run_pipeline(platform.settings, platform.lake, engine, metadata=platform.metadata)
-    finally:
-        engine.close()
-
-
 def _wait_until_up(base_url: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -109,7 +89,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (make system-deps)")
     home = tmp_path_factory.mktemp("dashboard-home")
     platform = Platform(load_settings(home=home, log_group_commit_ms=0.0))
-    _build_demo_warehouse(platform)
+    publish_demo_store(platform, events=4_000, days=30, seed=11)  # about a month of traffic
     accounts = _accounts(platform)
     port = free_port()
     server = uvicorn.Server(

@@ -16,6 +16,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from shopsight.logs import get_logger
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -50,13 +52,30 @@ Next = Callable[[Request], Awaitable[Response]]
 
 
 async def _secure(request: Request, call_next: Next) -> Response:
-    too_big = _declared_too_big(request)
-    response = too_big or await call_next(request)
+    response = _declared_too_big(request) or _nul_in_url(request) or await _answer_or_500(request, call_next)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.url.scheme == "https":
         response.headers["Strict-Transport-Security"] = HSTS
     return response
+
+
+async def _answer_or_500(request: Request, call_next: Next) -> Response:
+    """The route's answer; for an unhandled error a bare 500 that still gets the security headers below."""
+    try:
+        return await call_next(request)
+    except Exception:
+        # No path or query in the log line: they can carry ids; the traceback says where it failed.
+        get_logger(__name__).exception("unhandled error", method=request.method)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def _nul_in_url(request: Request) -> Response | None:
+    """400 for a NUL character in the path or query: no engine takes it inside a string literal."""
+    query = request.scope.get("query_string", b"").lower()
+    if "\x00" in request.url.path or b"%00" in query or b"\x00" in query:
+        return JSONResponse({"detail": "NUL characters are not allowed in URLs"}, status_code=400)
+    return None
 
 
 def _declared_too_big(request: Request) -> Response | None:

@@ -13,15 +13,11 @@ from fastapi.testclient import TestClient
 
 from shopsight.api.app import create_app
 from shopsight.config import load_settings
-from shopsight.demo.generator import DemoConfig, generate
-from shopsight.demo.writers import write_files
 from shopsight.engines import open_warehouse_engine
-from shopsight.importer import Importer, load_mapping
-from shopsight.lake.compaction import compact
 from shopsight.platform import Platform
 from shopsight.security.policy import Role
 from shopsight.testing.auth import sign_in
-from shopsight.warehouse.pipeline import run_pipeline
+from shopsight.testing.warehouse import build_demo_warehouse
 from shopsight.warehouse.reader import kpis
 from shopsight.warehouse.slicing import KpiSlice
 from shopsight.warehouse.store import WarehouseStore
@@ -32,19 +28,7 @@ KPIS, TOP = "/api/v1/kpis", "/api/v1/marts/mart_top_products"
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """A demo store of 3,000 events built into a published warehouse (quality checked)."""
-    home = tmp_path_factory.mktemp("api-home")
-    built = Platform(load_settings(home=home, log_group_commit_ms=0.0))
-    files = home / "demo"
-    write_files(generate(DemoConfig(events=3_000, days=60, seed=3)), files)
-    importer = Importer(built, load_mapping("shopsight"))
-    for path in sorted(files.glob("*.ndjson")):
-        importer.import_file(path)
-    compact(log=built.event_log, lake=built.lake, metadata=built.metadata)
-    engine = open_warehouse_engine(built.settings, "duckdb")
-    try:
-        run_pipeline(built.settings, built.lake, engine, metadata=built.metadata)
-    finally:
-        engine.close()
+    built = build_demo_warehouse(tmp_path_factory.mktemp("api-home"), events=3_000, days=60, seed=3)
     yield built
     built.close()
 

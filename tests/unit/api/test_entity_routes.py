@@ -19,19 +19,14 @@ from fastapi.testclient import TestClient
 
 from shopsight.api.app import create_app
 from shopsight.api.entity_routes import PSEUDONYM_KEY
-from shopsight.config import load_settings
-from shopsight.demo.generator import DemoConfig, generate
-from shopsight.demo.writers import write_files
 from shopsight.engines import open_warehouse_engine
-from shopsight.importer import Importer, load_mapping
-from shopsight.lake.compaction import compact
 from shopsight.platform import Platform
 from shopsight.security.audit_factory import open_audit
 from shopsight.security.identity.settings import IdentitySettings
 from shopsight.security.policy import Pseudonymizer, Role
 from shopsight.security.policy.formats import initials, last4, mask_email, mask_phone
 from shopsight.testing.auth import TEST_PASSWORD, create_user, sign_in
-from shopsight.warehouse.pipeline import run_pipeline
+from shopsight.testing.warehouse import build_demo_warehouse
 from shopsight.warehouse.reader import published_tables
 from shopsight.warehouse.store import WarehouseStore
 
@@ -82,19 +77,8 @@ def _add_card_digits(orders: Path) -> None:
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """A demo store of 1,500 events built into a published warehouse."""
     home = tmp_path_factory.mktemp("entity-home")
-    built = Platform(load_settings(home=home, log_group_commit_ms=0.0, identity=FAST_HASHING))
-    files = home / "demo"
-    write_files(generate(DemoConfig(events=1_500, days=30, seed=9)), files)
-    _add_card_digits(files / "orders.ndjson")
-    importer = Importer(built, load_mapping("shopsight"))
-    for path in sorted(files.glob("*.ndjson")):
-        importer.import_file(path)
-    compact(log=built.event_log, lake=built.lake, metadata=built.metadata)
-    engine = open_warehouse_engine(built.settings, "duckdb")
-    try:
-        run_pipeline(built.settings, built.lake, engine, metadata=built.metadata)
-    finally:
-        engine.close()
+    edit = lambda files: _add_card_digits(files / "orders.ndjson")  # noqa: E731
+    built = build_demo_warehouse(home, events=1_500, days=30, seed=9, edit_files=edit, identity=FAST_HASHING)
     yield built
     built.close()
 

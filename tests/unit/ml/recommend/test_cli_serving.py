@@ -9,33 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from shopsight.cli.main import app
-from shopsight.config import load_settings
-from shopsight.demo.generator import DemoConfig, generate
-from shopsight.demo.writers import write_files
-from shopsight.engines import open_warehouse_engine
-from shopsight.importer import Importer, load_mapping
-from shopsight.lake.compaction import compact
-from shopsight.platform import Platform
-from shopsight.warehouse.pipeline import run_pipeline
+from shopsight.testing.warehouse import build_demo_warehouse
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with a published warehouse built from 1,500 demo events over 20 days."""
     folder = tmp_path_factory.mktemp("recs-home")
-    platform = Platform(load_settings(home=folder, log_group_commit_ms=0.0))
-    demo = folder / "demo"
-    write_files(generate(DemoConfig(events=1_500, days=20, seed=5)), demo)
-    importer = Importer(platform, load_mapping("shopsight"))
-    for path in sorted(demo.glob("*.ndjson")):
-        importer.import_file(path)
-    compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
-    engine = open_warehouse_engine(platform.settings, "duckdb")
-    try:
-        run_pipeline(platform.settings, platform.lake, engine, metadata=platform.metadata)
-    finally:
-        engine.close()
-        platform.close()
+    build_demo_warehouse(folder, events=1_500, days=20, seed=5).close()
     return folder
 
 

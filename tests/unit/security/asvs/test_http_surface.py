@@ -44,8 +44,17 @@ def test_an_unexpected_error_answers_a_generic_500(app: FastAPI, client: TestCli
     assert app.debug is False
     answer = client.get("/asvs-probe/crash")
     assert answer.status_code == 500
-    assert answer.text == "Internal Server Error"
+    assert answer.json() == {"detail": "internal server error"}
     assert "Traceback" not in answer.text and "hunter2" not in answer.text
+    # V3.4: even the bare 500 carries the security headers
+    assert "default-src" in answer.headers["content-security-policy"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_nul_character_in_the_url_is_a_400_not_an_engine_error(client: TestClient) -> None:
+    """V1.2 / V2.2: a NUL byte cannot reach a query (DuckDB's parser stops at it inside a literal)."""
+    assert client.get("/health?probe=%00").status_code == 400
+    assert client.get("/api/v1/orders/0%00").status_code == 400
 
 
 @pytest.mark.parametrize("method", ["TRACE", "TRACK", "CONNECT"])
