@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from shopsight.logs import get_logger
@@ -107,6 +108,9 @@ def _docs_page(app: FastAPI) -> tuple[HTMLResponse, str]:
 
 def harden(app: FastAPI) -> None:
     """Add the security headers, the body limit and self-hosted docs (create the app with docs_url=None)."""
+    for route in app.routes:  # the NUL refusal below can answer any operation: say so in the spec
+        if isinstance(route, APIRoute):
+            route.responses.setdefault(400, {"description": "A malformed request, e.g. NUL in the URL."})
     from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
     app.middleware("http")(_secure)
