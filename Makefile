@@ -40,7 +40,8 @@ system-deps: ## Install the Debian packages the tests need (SoftHSM2, chromium),
 	fi
 
 test: lint typecheck system-deps ## Lint, type-check and run every test (unit + integration + browser)
-	PYTHONHASHSEED=random $(BIN)/pytest -q
+	# Two workers for the two cores; a module stays on one worker so its module-scoped fixtures build once.
+	PYTHONHASHSEED=random $(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 bench: install ## Benchmarks against side-by-side baselines; prints ratios
 	$(BIN)/python -m benchmarks.run_all

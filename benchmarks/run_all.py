@@ -15,6 +15,11 @@
 5. Recommendation serving: the real server at a fixed open-loop 500 requests/s for 20 s across the four
    ``/api/v1/recs`` routes (load generator in a second process) vs in-process calls of the same service
    (``benchmarks/recs_serving.py``).
+6. Forecasting: ``BENCH_FORECAST_SERIES`` (default 30,000) retail-shaped series through our forecast path vs
+   statsforecast called directly with the same models and n_jobs (``benchmarks/forecast_scale.py``).
+7. ALS training: ``ALSRecommender.fit`` on the real online-retail purchases vs ``implicit``'s ALS called
+   directly on the same matrix with the same parameters, plus PySpark ALS for information
+   (``benchmarks/recs_als.py``; part ``recs-als``).
 Run: ``make bench`` (2-core machine; numbers in the closing notes of the issues).
 """
 
@@ -191,7 +196,9 @@ def bench_warehouse(events: int) -> None:
 
 def main() -> None:
     print(f"machine: {os.cpu_count()} cores")
-    parts = set(sys.argv[1:]) or {"collector", "compaction", "import", "warehouse", "recs"}
+    parts = set(sys.argv[1:]) or {
+        "collector", "compaction", "import", "warehouse", "recs", "forecast", "recs-als"
+    }  # fmt: skip
     if "collector" in parts:
         bench_collector(int(os.environ.get("BENCH_EVENTS", "20000")))
     if "compaction" in parts:
@@ -202,6 +209,10 @@ def main() -> None:
         bench_warehouse(int(os.environ.get("BENCH_WAREHOUSE_EVENTS", "10000000")))
     if "recs" in parts:
         subprocess.run([sys.executable, "-u", "-m", "benchmarks.recs_serving"], check=True)
+    if "forecast" in parts:  # BENCH_FORECAST_SERIES, default 30,000
+        subprocess.run([sys.executable, "-u", "-m", "benchmarks.forecast_scale"], check=True)
+    if "recs-als" in parts:
+        subprocess.run([sys.executable, "-u", "-m", "benchmarks.recs_als"], check=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the benchmark process: {peak_mb:,.0f} MB")
 

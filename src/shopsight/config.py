@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from shopsight.privacy.settings import KekSettings
+from shopsight.security.identity.oidc_settings import OidcSettings
 from shopsight.security.identity.settings import IdentitySettings
 
 
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     collector: CollectorLimits = Field(default_factory=CollectorLimits)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     kek: KekSettings = Field(default_factory=KekSettings)  # where the key-encryption keys live
+    oidc: OidcSettings = Field(default_factory=OidcSettings)  # single sign-on, off by default
 
     @model_validator(mode="after")
     def _default_urls_under_home(self) -> Settings:

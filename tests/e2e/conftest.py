@@ -16,6 +16,7 @@ import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
 from shopsight.api.app import create_app
+from shopsight.cli.plan import plan_warehouse
 from shopsight.config import load_settings
 from shopsight.platform import Platform
 from shopsight.security.policy import Role
@@ -90,6 +91,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     home = tmp_path_factory.mktemp("dashboard-home")
     platform = Platform(load_settings(home=home, log_group_commit_ms=0.0))
     publish_demo_store(platform, events=4_000, days=30, seed=11)  # about a month of traffic
+    plan_warehouse(platform.settings)  # the forecast, inventory and pricing pages read the plan
     accounts = _accounts(platform)
     port = free_port()
     server = uvicorn.Server(

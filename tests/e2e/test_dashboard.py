@@ -24,7 +24,17 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: install Debian's chromium"),
 ]
 
-CHART_PAGES = ("overview", "funnel", "retention", "countries", "products", "quality", "catalog")
+CHART_PAGES = (
+    "overview",
+    "funnel",
+    "retention",
+    "countries",
+    "products",
+    "recommendations",
+    "forecast",
+    "quality",
+    "catalog",
+)
 SignedIn = Callable[[Role], BrowserContext]
 
 # Data points in every Plotly figure on the page (x/values/z/locations/sankey nodes), one number per chart.
@@ -168,7 +178,7 @@ def test_support_sees_masked_customers_and_cannot_open_the_audit_log(
     context = signed_in(Role.SUPPORT)
     page, problems = _open(context, f"{dashboard.base_url}/")
     expect(page).to_have_url(f"{dashboard.base_url}/customers")
-    assert page.locator("#nav a").all_inner_texts() == ["Customers"]
+    assert page.locator("#nav a").all_inner_texts() == ["Customers", "Inventory plan"]
     page.locator("table.data tbody tr a").first.click()
     email = page.locator("[data-field=email]")
     expect(email).to_contain_text("***")
@@ -206,4 +216,41 @@ def test_an_analyst_without_mfa_lands_on_the_overview_without_the_audit_log(
     expect(page).to_have_url(f"{dashboard.base_url}/overview")
     assert "Audit log" not in page.locator("#nav a").all_inner_texts()
     assert dashboard.accounts[Role.ANALYST].totp_secret is None
+    page.close()
+
+
+def test_the_inventory_plan_shows_risk_and_a_replenishment_csv_for_the_export_right(
+    signed_in: SignedIn, dashboard: Any, screenshots: Path
+) -> None:
+    page, problems = _open(signed_in(Role.ANALYST), f"{dashboard.base_url}/inventory")
+    expect(page.locator(".kpi[data-metric=reorder] .kpi-value")).to_be_visible(timeout=20_000)
+    risk = page.locator("th[data-key=stockout_risk]")
+    expect(risk).to_be_visible(timeout=20_000)
+    risk.locator("button").click()  # sorted by the API: the highest risk first, so a click turns it
+    expect(risk).to_have_attribute("aria-sort", "ascending")
+    csv = page.locator("a.csv").first.get_attribute("href") or ""
+    assert csv.startswith("/api/v1/inventory/replenishment") and "format=csv" in csv
+    status = page.evaluate(f"() => fetch('{csv}').then((r) => r.status)")
+    assert status == 200
+    _shoot(page, screenshots, "desktop-inventory")
+    _fits_a_phone(page, "inventory")
+    assert problems.messages == []
+    page.close()
+    support, _ = _open(signed_in(Role.SUPPORT), f"{dashboard.base_url}/inventory")
+    expect(support.locator("table.data").first).to_be_visible(timeout=20_000)
+    assert support.locator("a.csv").count() == 0  # support reads stock but may not export it
+    support.close()
+
+
+def test_pricing_suggestions_show_impact_and_drivers(
+    signed_in: SignedIn, dashboard: Any, screenshots: Path
+) -> None:
+    page, problems = _open(signed_in(Role.ANALYST), f"{dashboard.base_url}/pricing")
+    rows = page.locator("table.data tbody tr")
+    expect(rows.first).to_be_visible(timeout=20_000)
+    expect(page.locator("th[data-key=margin_change]")).to_be_visible()
+    expect(page.locator("ul.drivers li").first).to_contain_text("elasticity")
+    _shoot(page, screenshots, "desktop-pricing")
+    _fits_a_phone(page, "pricing")
+    assert problems.messages == []
     page.close()

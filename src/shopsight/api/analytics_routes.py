@@ -27,6 +27,7 @@ from shopsight.platform import Platform
 from shopsight.security.audit import JsonValue
 from shopsight.security.policy import Action, Resource
 from shopsight.warehouse.catalog import build_catalog, catalog_json
+from shopsight.warehouse.entity_views import RowScope
 from shopsight.warehouse.lineage import mermaid
 from shopsight.warehouse.model import TABLES
 from shopsight.warehouse.quality_history import CheckResult, recent_runs, run_results
@@ -152,11 +153,12 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 
 def _answer(
-    request: Request, version: str, body: BaseModel | pa.Table, filename: str, *, audience: str = ""
-) -> Response:
+    request: Request, version: str, body: BaseModel | pa.Table, filename: str, *, audience: str = "",
+    version_header: str = "X-Warehouse-Version",
+) -> Response:  # fmt: skip
     """JSON or CSV with the version's ETag; 304 when the client already has it."""
     etag = _etag(version, request, audience)
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Warehouse-Version": version}
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", version_header: version}
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     if isinstance(body, pa.Table):
@@ -228,6 +230,18 @@ def _check_result(result: CheckResult) -> QualityCheck:
     )
 
 
+def _inside_scope(caller: Caller, country: str | None) -> None:
+    """KPIs and marts add up every row: a caller with a store / region scope must slice them to one
+    country of their scope (a store scope has no country, so no aggregate at all), else 403."""
+    scope = caller.principal.scope
+    if not scope.stores and not scope.regions:
+        return
+    countries = RowScope(regions=scope.regions).countries()
+    if scope.stores or country is None or country.upper() not in countries:
+        allowed = ", ".join(sorted(countries)) if countries and not scope.stores else "none"
+        raise HTTPException(403, f"your scope allows figures for one of these countries only: {allowed}")
+
+
 def _exported(security: Security, caller: Caller, rows: int, what: str) -> None:
     """A CSV download is bulk data leaving the platform: it is audited (the export right was checked)."""
     details: dict[str, JsonValue] = {"what": what, "rows": rows}
@@ -273,6 +287,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader, security
         range of the same length just before it (needs ``from`` and ``to``)."""
         if format is OutputFormat.csv:
             check(security, caller, Resource.KPIS, Action.EXPORT)
+        _inside_scope(caller, country)
         names = _metric_names(metrics)
         where = KpiSlice(channel=channel, country=country, device=device, category=category)
         if start is not None and end is not None and start > end:
@@ -338,6 +353,7 @@ def build_analytics_router(platform: Platform, reader: WarehouseReader, security
             raise HTTPException(404, f"unknown mart {name!r}; see /api/v1/marts")
         reserved = {"from", "to", "sort", "page", "page_size", "format"}
         filters = {k: v for k, v in request.query_params.items() if k not in reserved}
+        _inside_scope(caller, filters.get("country"))
         csv = format is OutputFormat.csv
         query = TableQuery(
             filters=filters, start=start, end=end,

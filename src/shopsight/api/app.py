@@ -14,10 +14,14 @@ from shopsight.api.auth import Security, build_auth_router
 from shopsight.api.collector_routes import build_collector_router
 from shopsight.api.entity_routes import build_entity_router
 from shopsight.api.hardening import harden
+from shopsight.api.oidc_routes import build_oidc_router
+from shopsight.api.planning_routes import build_planning_router
 from shopsight.api.recs_routes import build_recs_router
+from shopsight.api.session_routes import build_session_router
 from shopsight.api.user_routes import build_user_router
 from shopsight.engines import open_warehouse_engine
 from shopsight.platform import Platform
+from shopsight.security.identity.oidc import SingleSignOn
 from shopsight.warehouse.reader import WarehouseReader
 from shopsight.warehouse.store import WarehouseStore
 from shopsight.web import install_dashboard
@@ -56,11 +60,18 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
     app.include_router(build_collector_router(platform))
     security = Security.for_platform(platform)
     app.include_router(build_auth_router(security))
+    app.include_router(build_session_router(security))
     app.include_router(build_analytics_router(platform, reader, security))
     app.include_router(build_entity_router(platform, reader, security))
     app.include_router(build_user_router(security))
     app.include_router(build_audit_router(platform, security))
     app.include_router(build_recs_router(platform, security))
-    install_dashboard(app, security)
+    app.include_router(build_planning_router(platform, security))
+    sso_provider = None
+    if settings.oidc.enabled:
+        sso = SingleSignOn.for_platform(platform, identity=security.identity, audit=security.audit)
+        app.include_router(build_oidc_router(security, sso))
+        sso_provider = settings.oidc.provider_name
+    install_dashboard(app, security, sso_provider=sso_provider)
     harden(app)
     return app

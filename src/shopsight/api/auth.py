@@ -2,8 +2,12 @@
 
 People sign in with e-mail, password and (for privileged roles) a TOTP or recovery code and get a
 server-side session: an HttpOnly, SameSite=Strict cookie (Secure over TLS) plus a CSRF token that every
-state-changing request must echo in ``X-CSRF-Token``. Machines exchange an API key for a short-lived
-Ed25519-signed JWT and send it as ``Authorization: Bearer``; the key's scopes bound what the token may do.
+state-changing request must echo in ``X-CSRF-Token``. Over TLS the cookies are named with the ``__Host-``
+prefix (Secure, Path=/, no Domain: no sibling host or plain-HTTP answer can plant or shadow them); over plain
+HTTP, as ``make run`` serves on 127.0.0.1, they keep their bare names, since browsers refuse a ``__Host-``
+cookie that is not Secure. Signing in always issues a new session and ends the one the browser presented.
+Machines exchange an API key for a short-lived Ed25519-signed JWT and send it as ``Authorization: Bearer``;
+the key's scopes bound what the token may do.
 Every route names the resource and action it needs; the casbin policy decides per role and scope.
 """
 
@@ -18,6 +22,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from shopsight.config import path_from_url
+from shopsight.events.enrich import describe_user_agent
 from shopsight.platform import Platform
 from shopsight.security.audit import AuditSink
 from shopsight.security.audit_factory import open_audit
@@ -29,8 +34,9 @@ from shopsight.security.policy import Scope as AccessScope
 from shopsight.security.sessions import SessionStore, WebSession
 from shopsight.security.tokens import InvalidToken, TokenIssuer, load_signing_key
 
-SESSION_COOKIE = "shopsight_session"
+SESSION_COOKIE = "shopsight_session"  # the bare names, used over plain HTTP
 CSRF_COOKIE = "shopsight_csrf"
+HOST_PREFIX = "__Host-"  # over TLS
 CSRF_HEADER = "X-CSRF-Token"
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -89,6 +95,26 @@ def principal_of(user: UserPublic) -> Principal:
     return Principal(user_id=user.id, role=user.role, scope=scope, pii_clearance=user.pii_clearance)
 
 
+def cookie_name(request: Request, name: str) -> str:
+    """``name`` as this connection carries it: ``__Host-`` prefixed over TLS, bare over plain HTTP."""
+    return f"{HOST_PREFIX}{name}" if request.url.scheme == "https" else name
+
+
+def session_secret(request: Request) -> str | None:
+    """The session cookie's secret (over TLS only the ``__Host-`` cookie counts)."""
+    return request.cookies.get(cookie_name(request, SESSION_COOKIE))
+
+
+def client_of(request: Request) -> tuple[str | None, str | None]:
+    """(browser and OS summary, address) of a signing-in client, as the user's session list shows it."""
+    header = request.headers.get("user-agent", "")[:512]
+    parsed = describe_user_agent(header) if header else {}
+    browser, system = (parsed.get(k) for k in ("browser", "os"))
+    known = [part for part in (browser, system) if part and part != "Other"]
+    summary = " on ".join(known) if known else (header[:60] or None)
+    return summary, request.client.host if request.client else None
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -113,7 +139,7 @@ def _from_token(security: Security, token: str) -> Caller:
 
 
 def _from_session(security: Security, request: Request) -> Caller:
-    session = security.sessions.get(request.cookies.get(SESSION_COOKIE))
+    session = security.sessions.get(session_secret(request))
     user = security.identity.user_by_id(session.user_id) if session is not None else None
     if session is None or user is None or user.disabled:
         raise HTTPException(401, "sign in first", headers={"WWW-Authenticate": "Bearer"})
@@ -198,13 +224,26 @@ def _me(security: Security, user: UserPublic) -> Me:
 
 
 def _sign_in(security: Security, request: Request, response: Response, user: UserPublic) -> SignedIn:
-    secret, session = security.sessions.create(user.id, mfa_verified=user.mfa_enabled)
-    secure = request.url.scheme == "https"
-    response.set_cookie(SESSION_COOKIE, secret, httponly=True, secure=secure, samesite="strict", path="/")
-    response.set_cookie(
-        CSRF_COOKIE, session.csrf_token, httponly=False, secure=secure, samesite="strict", path="/"
+    presented = session_secret(request)
+    if presented:  # no session fixation: whatever the browser held before signing in ends now
+        security.sessions.revoke(presented)
+    user_agent, ip = client_of(request)
+    secret, session = security.sessions.create(
+        user.id, mfa_verified=user.mfa_enabled, user_agent=user_agent, ip=ip
     )
+    secure = request.url.scheme == "https"
+    for name, value, httponly in ((SESSION_COOKIE, secret, True), (CSRF_COOKIE, session.csrf_token, False)):
+        response.set_cookie(
+            cookie_name(request, name), value, httponly=httponly, secure=secure, samesite="strict", path="/"
+        )
     return SignedIn(user=_me(security, user), csrf_token=session.csrf_token)
+
+
+def expire_session_cookies(request: Request, response: Response) -> None:
+    """Tell the browser to drop both cookies (a ``__Host-`` one is only replaced when sent Secure)."""
+    secure = request.url.scheme == "https"
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(cookie_name(request, name), path="/", secure=secure, samesite="strict")
 
 
 def _enrolment_confirmed(security: Security, form: LoginRequest) -> UserPublic | None:
@@ -247,12 +286,11 @@ def build_auth_router(security: Security) -> APIRouter:
     def logout(request: Request, response: Response) -> None:
         """End this browser's session (needs the CSRF token)."""
         caller = _from_session(security, request)
-        secret = request.cookies.get(SESSION_COOKIE)
+        secret = session_secret(request)
         if secret:
             security.sessions.revoke(secret)
         security.audit.record(action="auth.logout", actor=caller.principal.user_id)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        response.delete_cookie(CSRF_COOKIE, path="/")
+        expire_session_cookies(request, response)
 
     @router.get("/me", response_model=Me, responses=problems)
     def me(request: Request) -> Me:

@@ -5,7 +5,9 @@ the :class:`Masker` for the caller's role before it leaves, CSV downloads includ
 in the customer 360 only, to a user with PII clearance who states an allowed purpose (``purpose`` query
 parameter or ``X-Purpose`` header); the masker audits each reveal as ``pii.decrypted`` and each refusal as
 ``pii.decrypt_denied``. Lists are paged, sortable, export as CSV with the export right, and carry an ETag
-of (warehouse version, role, purpose, request).
+of (warehouse version, role, scope, purpose, request). A caller with a store / region scope sees only the
+rows inside it (:class:`~shopsight.warehouse.entity_views.RowScope`): customers and orders by country, stock
+by location; a record outside it answers 404 like one that does not exist.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from shopsight.security.policy import (
 from shopsight.security.policy.formats import PSEUDONYM_PREFIX
 from shopsight.warehouse.entity_views import (
     Customer360,
+    RowScope,
     current_customers,
     current_stock,
     customer_360,
@@ -224,7 +227,20 @@ def _filters(**values: str | None) -> dict[str, str]:
 
 def _audience(caller: Caller, purpose: str | None = None) -> str:
     """What, besides the request, shapes a masked answer (the ETag must differ when it does)."""
-    return f"{caller.principal.role.value}|{purpose or ''}"
+    scope = caller.principal.scope
+    where = f"{','.join(sorted(scope.stores))}/{','.join(sorted(scope.regions))}"
+    return f"{caller.principal.role.value}|{where}|{purpose or ''}"
+
+
+def _row_scope(caller: Caller) -> RowScope:
+    """The rows the caller's store / region scope lets them see."""
+    return RowScope(stores=caller.principal.scope.stores, regions=caller.principal.scope.regions)
+
+
+def _by_country(view: Callable[[Tables], ir.Table], caller: Caller) -> Callable[[Tables], ir.Table]:
+    """``view`` narrowed to the countries of the caller's scope."""
+    scope = _row_scope(caller)
+    return lambda tables: scope.by_country(view(tables))
 
 
 def _masked(masker: Masker, caller: Caller, resource: Resource, rows: pa.Table) -> list[dict[str, Any]]:
@@ -278,9 +294,11 @@ def _view_products(tables: Tables) -> ir.Table:
     return _table(tables, "dim_product").select(*_columns(ProductPublic))
 
 
-def _stock_view(current: bool) -> Callable[[Tables], ir.Table]:
+def _stock_view(current: bool, scope: RowScope) -> Callable[[Tables], ir.Table]:
     def view(tables: Tables) -> ir.Table:
         levels = _table(tables, "fact_inventory_daily").select(*_columns(StockLevel))
+        if not scope.unlimited:
+            levels = scope.by_location(levels, _table(tables, "dim_location"))
         return current_stock(levels) if current else levels
 
     return view
@@ -375,7 +393,7 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
             request,
             caller,
             resource=Resource.CUSTOMERS,
-            view=_view_customers,
+            view=_by_country(_view_customers, caller),
             query=query,
             csv=csv,
             page=(page, page_size),
@@ -398,7 +416,8 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
             with reader.current() as (version, tables):
                 stored = customer_ids.stored(caller, customer_id, tables)
                 _require(tables, "dim_customer", "fact_order", "fact_payment", "fact_session", "fact_review")
-                found = customer_360(tables, stored, limit=SECTION_LIMIT) if stored else None
+                scope = _row_scope(caller)
+                found = customer_360(tables, stored, limit=SECTION_LIMIT, scope=scope) if stored else None
         except (UnknownTable, NothingPublished) as error:
             raise _raise_for(error) from error
         if found is None:
@@ -440,7 +459,7 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
             request,
             caller,
             resource=Resource.ORDERS,
-            view=_view_orders,
+            view=_by_country(_view_orders, caller),
             query=query,
             csv=csv,
             page=(page, page_size),
@@ -453,7 +472,9 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
         try:
             with reader.current() as (version, tables):
                 found = order_detail(
-                    _require(tables, "fact_order", "fact_order_item", "fact_payment"), order_id
+                    _require(tables, "fact_order", "fact_order_item", "fact_payment"),
+                    order_id,
+                    scope=_row_scope(caller),
                 )
         except (UnknownTable, NothingPublished) as error:
             raise _raise_for(error) from error
@@ -528,7 +549,7 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
     ) -> Response:
         """Stock per SKU and location: the current level, or every end-of-day level reported from / to."""
         csv, (start, end) = format is OutputFormat.csv, _date_range(start, end)
-        view = _stock_view(current=start is None and end is None)
+        view = _stock_view(current=start is None and end is None, scope=_row_scope(caller))
         query = TableQuery(
             filters=_filters(product_id=product_id, location_id=location_id),
             start=start,

@@ -3,10 +3,14 @@
 Answers come from the registry's active model version (:class:`LiveRecommender`), held in memory: a
 request costs a few dict lookups and numpy operations, and the body is written by orjson straight from
 the answer (the pydantic models below describe it in the OpenAPI schema). 503 while no model is trained.
+Each answer carries a ``request_id`` the storefront echoes in its feedback events
+(:mod:`shopsight.ml.recommend.feedback`); ``/models`` lists the registry's versions and offline metrics.
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -16,7 +20,13 @@ from pydantic import BaseModel, Field
 
 from shopsight.api.auth import Security, authorize
 from shopsight.ml.recommend.registry import ModelRegistry
-from shopsight.ml.recommend.serving import Answer, LiveRecommender, RecommenderService, models_dir
+from shopsight.ml.recommend.serving import (
+    RECOMMENDER,
+    Answer,
+    LiveRecommender,
+    RecommenderService,
+    models_dir,
+)
 from shopsight.platform import Platform
 from shopsight.security.policy import Action, Resource
 
@@ -34,11 +44,33 @@ class RecommendedItem(BaseModel):
 
 
 class Recommendations(BaseModel):
-    """The model and version that answered, best items first."""
+    """The model and version that answered, best items first; ``request_id`` (uuid4 hex) names this answer
+    in the storefront's ``Product List Viewed`` / ``Product Clicked`` feedback events."""
 
     model: str
     version: int
+    request_id: str
     items: list[RecommendedItem]
+
+
+class ModelVersionPublic(BaseModel):
+    """One registered version: the model it trained, parameters, hold-out metrics, whether it is served."""
+
+    version: int
+    model: str | None
+    status: str
+    active: bool
+    created_at: datetime
+    params: dict[str, Any]
+    metrics: dict[str, float]
+
+
+class ModelVersions(BaseModel):
+    """Every version of the served recommender, newest first (empty before the first training)."""
+
+    name: str
+    active_version: int | None
+    versions: list[ModelVersionPublic]
 
 
 class ItemsRequest(BaseModel):
@@ -57,11 +89,29 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def _json(answer: Answer) -> Response:
-    return Response(orjson.dumps(answer), media_type="application/json")
+    body = {"model": answer.model, "version": answer.version, "request_id": uuid.uuid4().hex,
+            "items": answer.items}  # fmt: skip
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _utc(moment: datetime) -> datetime:
+    """The registry writes UTC; SQLite hands it back without a zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _versions(registry: ModelRegistry) -> ModelVersions:
+    versions = registry.versions(RECOMMENDER)[::-1]
+    active = next((v.version for v in versions if v.active), None)
+    public = [
+        ModelVersionPublic(version=v.version, model=v.params.get("model"), status=v.status, active=v.active,
+                           created_at=_utc(v.created_at), params=v.params, metrics=v.metrics)
+        for v in versions
+    ]  # fmt: skip
+    return ModelVersions(name=RECOMMENDER, active_version=active, versions=public)
 
 
 def build_recs_router(platform: Platform, security: Security) -> APIRouter:
-    """The four recommendation routes, guarded by the ``recommendations`` read right."""
+    """The recommendation routes and the model list, guarded by the ``recommendations`` read right."""
     live = LiveRecommender(ModelRegistry(platform.metadata, models_dir(platform.settings)))
     router = APIRouter(prefix="/api/v1/recs", tags=["recommendations"])
     reader = Depends(authorize(security, Resource.RECOMMENDATIONS, Action.READ))
@@ -73,6 +123,13 @@ def build_recs_router(platform: Platform, security: Security) -> APIRouter:
         return current
 
     served = Depends(service)
+    guarded: dict[int | str, dict[str, Any]] = {code: _PROBLEMS[code] for code in (401, 403)}
+
+    @router.get("/models", response_model=ModelVersions, responses=guarded, dependencies=[reader])
+    def models() -> ModelVersions:
+        """Registered versions with parameters, hold-out metrics, creation time and which one is served."""
+        return _versions(live.registry)  # a metadata query: FastAPI runs this sync handler in a thread
+
     # Handlers are async: the work is microseconds of numpy, cheaper on the event loop than a thread hop.
     # The guard runs first, so a caller without the right gets 401/403 even while no model is trained.
     options: dict[str, Any] = {

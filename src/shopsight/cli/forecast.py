@@ -15,7 +15,7 @@ from shopsight.cli.common import console, err_console, fail
 from shopsight.errors import ShopSightError
 from shopsight.ml.forecast.datasets import DATASET_NAMES, SeriesSet, load, series_file
 from shopsight.ml.forecast.evaluate import AUTO, METRIC_NAMES, Evaluation, evaluate
-from shopsight.ml.forecast.models import DEFAULT_MODELS, MODEL_NAMES
+from shopsight.ml.forecast.models import DEFAULT_MODELS, MODEL_NAMES, LocalStats, StatsBackend
 
 forecast_app = typer.Typer(help="Demand forecasting: backtest the models.", no_args_is_help=True)
 
@@ -31,16 +31,34 @@ class EvaluationFormat(StrEnum):
     json = "json"
 
 
+class Reconciliation(StrEnum):
+    """How ``forecast evaluate --reconcile`` makes the levels' forecasts coherent (see hierarchy.py)."""
+
+    none = "none"
+    bottom_up = "bottom_up"
+    min_trace = "min_trace"
+
+
+class StatsEngine(StrEnum):
+    """Where ``forecast evaluate --engine`` runs the statsforecast models."""
+
+    local = "local"
+    spark = "spark"
+
+
 def markdown(evaluation: Evaluation) -> str:
     """The results as a GitHub markdown table, the best of each lower-is-better column in bold."""
     best = {m: min(r.metrics[m] for r in evaluation.results) for m in LOWER_IS_BETTER}
-    lines = ["| model | " + " | ".join(METRIC_NAMES) + " | seconds |", "|---" * (len(METRIC_NAMES) + 2) + "|"]
+    lead = ["model", *(["level"] if evaluation.bottom_level else [])]
+    header = "| " + " | ".join([*lead, *METRIC_NAMES, "seconds"]) + " |"
+    lines = [header, "|---" * (len(lead) + len(METRIC_NAMES) + 1) + "|"]
     for r in evaluation.results:
         cells = [
             f"**{r.metrics[m]:.3f}**" if r.metrics[m] == best.get(m) else f"{r.metrics[m]:.3f}"
             for m in METRIC_NAMES
         ]
-        lines.append(f"| {r.model} | " + " | ".join(cells) + f" | {r.seconds:.0f} |")
+        names = [r.model, *([r.level or ""] if evaluation.bottom_level else [])]
+        lines.append("| " + " | ".join([*names, *cells]) + f" | {r.seconds:.0f} |")
     return "\n".join([*lines, "", *(f"- {note}" for note in notes(evaluation))])
 
 
@@ -48,9 +66,11 @@ def rich_table(evaluation: Evaluation) -> Table:
     """The results as a rich table."""
     shape = f"{evaluation.series:,} series, {evaluation.windows} x {evaluation.horizon} points"
     title = f"{evaluation.dataset}: {shape}"
-    table = Table("model", *METRIC_NAMES, "seconds", title=title)
+    levels = ["level"] if evaluation.bottom_level else []
+    table = Table("model", *levels, *METRIC_NAMES, "seconds", title=title)
     for r in evaluation.results:
-        table.add_row(r.model, *(f"{r.metrics[m]:.3f}" for m in METRIC_NAMES), f"{r.seconds:.0f}")
+        names = [r.model, *([r.level or ""] if levels else [])]
+        table.add_row(*names, *(f"{r.metrics[m]:.3f}" for m in METRIC_NAMES), f"{r.seconds:.0f}")
     return table
 
 
@@ -139,6 +159,13 @@ def evaluate_command(
     output: Annotated[
         EvaluationFormat, typer.Option("--format", help="table, markdown or json.")
     ] = EvaluationFormat.table,
+    reconcile: Annotated[
+        Reconciliation,
+        typer.Option("--reconcile", help="Add the total, make forecasts coherent, score per level."),
+    ] = Reconciliation.none,
+    engine: Annotated[
+        StatsEngine, typer.Option("--engine", help="Run statsforecast here or on Spark (local[2]).")
+    ] = StatsEngine.local,
 ) -> None:
     """Backtest every model on the last windows of each series; 'auto' picks per series on an earlier window.
 
@@ -148,11 +175,21 @@ def evaluate_command(
         data = _data(dataset, series, (id_col, time_col, target_col), freq, horizon, windows)
         with _progress() as progress:
             evaluation = evaluate(
-                data, models=_model_list(models), horizon=horizon, windows=windows, progress=progress
-            )
+                data, models=_model_list(models), horizon=horizon, windows=windows, progress=progress,
+                reconcile=reconcile.value, stats=_stats_backend(engine),
+            )  # fmt: skip
     except ShopSightError as error:
         fail(str(error))
     _print(evaluation, output)
+
+
+def _stats_backend(engine: StatsEngine) -> StatsBackend:
+    if engine is StatsEngine.local:
+        return LocalStats()
+    from shopsight.engines.spark.forecast import SparkStats
+    from shopsight.engines.spark.session import spark_session
+
+    return SparkStats(spark_session())
 
 
 def _print(evaluation: Evaluation, output: EvaluationFormat) -> None:

@@ -17,6 +17,7 @@ from shopsight.cli import (
     inventory,
     keys,
     lake,
+    plan,
     pricing,
     publish,
     quality,
@@ -73,6 +74,7 @@ keys.register(app)
 audit.register(app)
 pricing.register(app)
 inventory.register(app)
+plan.register(app)
 
 
 def main() -> None:

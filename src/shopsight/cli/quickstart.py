@@ -18,9 +18,11 @@ from rich.progress import Progress
 
 from shopsight.api.app import create_app
 from shopsight.cli.common import console, fail, settings_from
+from shopsight.cli.plan import plan_with_progress
 from shopsight.demo.generator import DemoConfig, generate
 from shopsight.demo.writers import NdjsonWriter, send_to_collector
 from shopsight.engines import open_warehouse_engine
+from shopsight.errors import ShopSightError
 from shopsight.importer import Importer, load_mapping
 from shopsight.lake.compaction import compact
 from shopsight.metadata.sources import create_source
@@ -64,6 +66,19 @@ def _build_warehouse(platform: Platform) -> str:
     finally:
         engine.close()
     return f"version {run.version.version} ({run.mode}), {run.rows.get('fact_order', 0):,} orders"
+
+
+def _plan(platform: Platform) -> str:
+    """Forecasts, stock policies and price suggestions for the forecast, inventory and pricing pages."""
+    try:
+        info = plan_with_progress(platform.settings)
+    except ShopSightError as error:
+        return f"not computed ({error}); run `shopsight plan run`"
+    rows = info.rows
+    return (
+        f"{rows['series']:,} series forecast {info.horizon} days, {rows['replenishment']:,} replenishment "
+        f"lines, {rows['pricing']:,} price suggestions ({info.seconds:.0f}s)"
+    )
 
 
 DEMO_LOGIN = "analyst@demo.shopsight.local"
@@ -130,6 +145,7 @@ def register(app: typer.Typer) -> None:
         imported = _import_entities(platform, demo_dir)
         result = compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
         warehouse = _build_warehouse(platform)
+        plan = _plan(platform)
         login, password = _demo_login(platform)
         home = platform.settings.home
         console.print(
@@ -138,6 +154,7 @@ def register(app: typer.Typer) -> None:
                 f"{report.rejected} rejected\nentities imported: {imported}\n"
                 f"lake: {result.written} new records in {result.files} files\n"
                 f"warehouse: {warehouse}\n"
+                f"plan: {plan}\n"
                 f"entity files: {demo_dir}\n\n"
                 f"WRITE_KEY={write_key}\n"
                 f"curl -u \"$WRITE_KEY:\" -H 'Content-Type: application/json' {base_url}/v1/track \\\n"

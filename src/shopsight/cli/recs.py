@@ -19,7 +19,15 @@ from shopsight.ml.recommend.datasets import DATASET_NAMES, EvaluationData, inter
 from shopsight.ml.recommend.evaluate import DEFAULT_SEED, Evaluation, evaluate
 from shopsight.ml.recommend.registry import ModelRegistry
 from shopsight.ml.recommend.serving import RECOMMENDER, models_dir
-from shopsight.ml.recommend.training import MODEL_NAMES, WAREHOUSE_TABLES, from_warehouse, train
+from shopsight.ml.recommend.training import (
+    MODEL_NAMES,
+    WAREHOUSE_TABLES,
+    ALSEngine,
+    check_engine,
+    from_warehouse,
+    model_factory,
+    train,
+)
 from shopsight.platform import Platform
 from shopsight.warehouse.store import WarehouseStore
 
@@ -28,6 +36,7 @@ recs_app = typer.Typer(
     no_args_is_help=True,
 )
 
+ENGINE_HELP = "Where the als model trains: implicit (in this process) or spark (pyspark.ml ALS, local mode)."
 # Columns of the table and markdown outputs (JSON carries every metric).
 SHOWN = ("ndcg@10", "recall@10", "map@10", "ndcg@20", "recall@20", "hit@20", "mrr@20", "coverage", "novelty")
 
@@ -129,12 +138,19 @@ def evaluate_command(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of every model and of the sampling.")
     ] = DEFAULT_SEED,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", help=f"Only this model (repeatable): {', '.join(MODEL_NAMES)}."),
+    ] = None,
+    engine: Annotated[ALSEngine, typer.Option("--engine", help=ENGINE_HELP)] = ALSEngine.implicit,
 ) -> None:
     """Fit every model on the training period and score it on the test period (no leakage)."""
     try:
+        check_engine(models or [], engine)
         data = _data(dataset, interactions, (user_col, item_col, time_col, session_col), test_from)
+        chosen = [model_factory(name, data, seed, engine) for name in models] if models else None
         with _progress() as progress:
-            evaluation = evaluate(data, max_queries=max_queries, seed=seed, progress=progress)
+            evaluation = evaluate(data, models=chosen, max_queries=max_queries, seed=seed, progress=progress)
     except ShopSightError as error:
         fail(str(error))
     if output is EvaluationFormat.json:
@@ -175,16 +191,21 @@ def train_command(
         int, typer.Option("--max-queries", min=1, help="Hold-out queries scored for the offline metrics.")
     ] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the model and the sampling.")] = DEFAULT_SEED,
+    engine: Annotated[ALSEngine, typer.Option("--engine", help=ENGINE_HELP)] = ALSEngine.implicit,
 ) -> None:
     """Train on this home's warehouse, measure on a hold-out, precompute candidates, register a version."""
     if model.replace("_", "-") not in MODEL_NAMES:
         fail(f"unknown model {model!r}; choose among {', '.join(MODEL_NAMES)}")
+    try:
+        check_engine([model], engine)
+    except ShopSightError as error:
+        fail(str(error))
     with platform_for(ctx) as platform:
         data = from_warehouse(_warehouse_tables(platform))
         with _progress() as progress:
             version = train(
                 model, data, registry=_registry(platform), activate=activate, seed=seed,
-                max_queries=max_queries, progress=progress,
+                max_queries=max_queries, progress=progress, engine=engine,
             )  # fmt: skip
     state = "active" if version.active else "not active (shopsight recs activate VERSION)"
     console.print(f"registered {version.params['model']} as version {version.version}, {state}")

@@ -1,4 +1,4 @@
-"""``shopsight users``: create, list, disable users and reset their MFA from the command line."""
+"""``shopsight users``: create, list, disable users, reset their MFA or password from the command line."""
 
 from __future__ import annotations
 
@@ -142,6 +142,22 @@ def reset_mfa(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The
     with platform_for(ctx) as platform:
         user = IdentityService.for_platform(platform).reset_mfa(email, actor=CLI_ACTOR)
     console.print(f"MFA reset for {user.email}; they enroll again at next sign-in", highlight=False)
+
+
+@users_app.command("reset-password")
+def reset_password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Give a user a new password (the policy applies); every session of theirs ends."""
+    password = _read_password(password_stdin)
+    with platform_for(ctx) as platform:  # a policy breach or unknown user exits 2 with the reason
+        service = IdentityService.for_platform(platform)
+        user = service.reset_password(email, new_password=password, actor=CLI_ACTOR)
+    console.print(f"password reset for {user.email}; their sessions were ended", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

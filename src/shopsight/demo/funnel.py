@@ -20,6 +20,7 @@ from shopsight.demo.market import Promotion
 from shopsight.demo.marketing import pick_campaign, pick_channel
 from shopsight.demo.orders import Checkout, order_properties, place_order, totals_for
 from shopsight.demo.payments import Card
+from shopsight.demo.recommendations import recommend, recommend_on_product_page
 from shopsight.demo.store import DemoStore, Row
 
 INVALID_COUPONS = ("SAVE50", "FREESHIP", "VIP2020", "WELCOME5")
@@ -36,6 +37,8 @@ def run_session(store: DemoStore, visitor: Visitor, start_ms: int) -> Session:
         store.paid_visits[(channel.name, campaign)] += 1
     session = Session(store, visitor, start_ms, channel, campaign)
     land(session)
+    if session.page.get("path") == "/":
+        recommend(session, "home")
     if visitor.customer is not None and not visitor.logged_in and rng.random() < 0.35:
         sign_in(session, failures=_typos(session))
     if promotion is not None and rng.random() < 0.5:
@@ -43,6 +46,8 @@ def run_session(store: DemoStore, visitor: Visitor, start_ms: int) -> Session:
     browse(session, promotion)
     if session.cart:
         tidy_cart(session)
+        if session.page.get("path") == "/cart":
+            recommend(session, "cart")
         if rng.random() < _checkout_probability(session, promotion):
             checkout(session, promotion)
     elif visitor.customer is None and rng.random() < 0.03:
@@ -76,6 +81,7 @@ def browse(session: Session, promotion: Promotion | None) -> None:
         product = store.catalog.pick_product(leaf_index, rng)
         discover(session, leaf_index, product)
         in_stock = view_product(session, product)
+        recommend_on_product_page(session, product)
         if in_stock and rng.random() < _add_probability(segment, promotion, product.leaf.top):
             quantity = 1 + (rng.random() < (segment.extra_units if segment else 0.1)) + (rng.random() < 0.05)
             add_to_cart(session, product, rng.choice(in_stock), quantity)

@@ -99,14 +99,18 @@ warehouse_runs = Table(
     Column("published_at", DateTime(timezone=True), nullable=False),
 )
 
-# Signed-in browsers (shopsight.security.sessions): only the SHA-256 of the cookie secret is kept.
+# Signed-in browsers (shopsight.security.sessions): only the SHA-256 of the cookie secret is kept; ``id`` is
+# a separate random handle that names a session to its user (list, revoke) without being a credential.
 web_sessions = Table(
     "web_sessions",
     METADATA,
     Column("id_hash", String(64), primary_key=True),
+    Column("id", String(32), nullable=False, unique=True),
     Column("user_id", String(100), nullable=False, index=True),
     Column("csrf_token", String(100), nullable=False),
     Column("mfa_verified", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("user_agent", String(120), nullable=True),  # a summary (browser and OS), not the header
+    Column("ip", String(64), nullable=True),  # the address the session signed in from
 )

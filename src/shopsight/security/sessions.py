@@ -3,7 +3,9 @@
 The cookie holds a random 256-bit secret; the metadata store keeps only its SHA-256 (a stolen database
 lets nobody log in) with the user, the CSRF token, and the times that bound the session: it ends after
 ``idle`` without a request and after ``absolute`` whatever happens (OWASP session management). A login
-rotates the secret (no session fixation); logout and an admin action revoke it server-side.
+rotates the secret (no session fixation); logout and an admin action revoke it server-side. Each session
+also has a random ``id`` that is no credential: users list their sessions by it (with when it started,
+when it was last used, a browser / OS summary and the sign-in address) and end one or all others.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, inspect, select, update
+from sqlalchemy.engine import RowMapping
 
 from shopsight.metadata.tables import web_sessions
 
 Clock = Callable[[], datetime]
+USER_AGENT_CHARS = 120  # the stored summary is cut to the column's width
+IP_CHARS = 64
 
 
 def _utc_now() -> datetime:
@@ -35,19 +40,35 @@ class WebSession(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    id: str  # names the session to its user; not a credential
     user_id: str
     csrf_token: str
     mfa_verified: bool
     created_at: datetime
     last_seen_at: datetime
+    user_agent: str | None = None
+    ip: str | None = None
 
     def csrf_matches(self, sent: str | None) -> bool:
         """Whether a request carried this session's CSRF token (constant-time)."""
         return sent is not None and hmac.compare_digest(sent.encode(), self.csrf_token.encode())
 
 
+def upgrade_session_table(metadata: Engine) -> None:
+    """Recreate ``web_sessions`` when it predates the ``id`` / ``user_agent`` / ``ip`` columns.
+
+    Sessions are short-lived, so dropping the old table (everyone signs in again) is the whole migration.
+    """
+    web_sessions.create(metadata, checkfirst=True)
+    present = {column["name"] for column in inspect(metadata).get_columns(web_sessions.name)}
+    if {column.name for column in web_sessions.columns} <= present:
+        return
+    web_sessions.drop(metadata)
+    web_sessions.create(metadata)
+
+
 class SessionStore:
-    """Creates, checks, touches and revokes web sessions in the metadata store."""
+    """Creates, checks, touches, lists and revokes web sessions in the metadata store."""
 
     def __init__(
         self, metadata: Engine, *, idle: timedelta, absolute: timedelta, clock: Clock = _utc_now
@@ -56,16 +77,22 @@ class SessionStore:
         self._idle = idle
         self._absolute = absolute
         self._clock = clock
+        upgrade_session_table(metadata)
 
-    def create(self, user_id: str, *, mfa_verified: bool) -> tuple[str, WebSession]:
+    def create(
+        self, user_id: str, *, mfa_verified: bool, user_agent: str | None = None, ip: str | None = None
+    ) -> tuple[str, WebSession]:
         """A new session for ``user_id``: (cookie secret, session). The secret is never stored."""
         secret, now = secrets.token_urlsafe(32), self._clock()
         session = WebSession(
+            id=secrets.token_hex(16),
             user_id=user_id,
             csrf_token=secrets.token_urlsafe(32),
             mfa_verified=mfa_verified,
             created_at=now,
             last_seen_at=now,
+            user_agent=user_agent[:USER_AGENT_CHARS] if user_agent else None,
+            ip=ip[:IP_CHARS] if ip else None,
         )
         with self._metadata.begin() as conn:
             conn.execute(insert(web_sessions).values(id_hash=_digest(secret), **session.model_dump()))
@@ -80,7 +107,7 @@ class SessionStore:
             row = conn.execute(select(web_sessions).where(web_sessions.c.id_hash == key)).mappings().first()
             if row is None:
                 return None
-            session = WebSession.model_validate({k: v for k, v in row.items() if k != "id_hash"})
+            session = _session(row)
             if self._expired(session, now):
                 conn.execute(delete(web_sessions).where(web_sessions.c.id_hash == key))
                 return None
@@ -91,15 +118,38 @@ class SessionStore:
         created, seen = _aware(session.created_at), _aware(session.last_seen_at)
         return now - seen > self._idle or now - created > self._absolute
 
+    def list_user(self, user_id: str) -> list[WebSession]:
+        """The live sessions of a user, most recently used first (expired ones are not listed)."""
+        query = select(web_sessions).where(web_sessions.c.user_id == user_id)
+        with self._metadata.connect() as conn:
+            found = [_session(row) for row in conn.execute(query).mappings()]
+        now = self._clock()
+        live = [session for session in found if not self._expired(session, now)]
+        return sorted(live, key=lambda session: (_aware(session.last_seen_at), session.id), reverse=True)
+
     def revoke(self, secret: str) -> None:
         """End one session (logout)."""
         with self._metadata.begin() as conn:
             conn.execute(delete(web_sessions).where(web_sessions.c.id_hash == _digest(secret)))
 
-    def revoke_user(self, user_id: str) -> int:
-        """End every session of a user (disabled, password or MFA reset); returns how many."""
+    def revoke_id(self, user_id: str, session_id: str) -> bool:
+        """End the session ``session_id`` if it belongs to ``user_id``; whether one was ended."""
+        owned = (web_sessions.c.user_id == user_id) & (web_sessions.c.id == session_id)
         with self._metadata.begin() as conn:
-            return conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id)).rowcount
+            return conn.execute(delete(web_sessions).where(owned)).rowcount == 1
+
+    def revoke_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every session of a user but the one with id ``keep`` (disabled, password or MFA reset);
+        returns how many ended."""
+        doomed = web_sessions.c.user_id == user_id
+        if keep is not None:
+            doomed = doomed & (web_sessions.c.id != keep)
+        with self._metadata.begin() as conn:
+            return conn.execute(delete(web_sessions).where(doomed)).rowcount
+
+
+def _session(row: RowMapping) -> WebSession:
+    return WebSession.model_validate({key: value for key, value in row.items() if key != "id_hash"})
 
 
 def _aware(moment: datetime) -> datetime:

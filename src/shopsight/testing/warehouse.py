@@ -13,7 +13,20 @@ from shopsight.engines import open_warehouse_engine
 from shopsight.importer import Importer, load_mapping
 from shopsight.lake.compaction import compact
 from shopsight.platform import Platform
-from shopsight.warehouse.pipeline import run_pipeline
+from shopsight.warehouse.pipeline import RunResult, run_pipeline
+
+
+def build_from_log(platform: Platform, *, checks: bool = True) -> RunResult:
+    """Compact the event log into the lake, then build and publish the warehouse on DuckDB.
+
+    ``checks``: run the blocking quality checks first (they read the metadata store)."""
+    compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
+    engine = open_warehouse_engine(platform.settings, "duckdb")
+    try:
+        metadata = platform.metadata if checks else None
+        return run_pipeline(platform.settings, platform.lake, engine, metadata=metadata)
+    finally:
+        engine.close()
 
 
 def publish_demo_store(platform: Platform, *, events: int = 3_000, days: int = 60, seed: int = 3,
@@ -27,12 +40,7 @@ def publish_demo_store(platform: Platform, *, events: int = 3_000, days: int = 6
     importer = Importer(platform, load_mapping("shopsight"))
     for path in sorted(files.glob("*.ndjson")):
         importer.import_file(path)
-    compact(log=platform.event_log, lake=platform.lake, metadata=platform.metadata)
-    engine = open_warehouse_engine(platform.settings, "duckdb")
-    try:
-        run_pipeline(platform.settings, platform.lake, engine, metadata=platform.metadata)
-    finally:
-        engine.close()
+    build_from_log(platform)
 
 
 def build_demo_warehouse(

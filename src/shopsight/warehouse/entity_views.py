@@ -1,7 +1,8 @@
 """Entity views over the published warehouse: current customers, customer 360, one order, current stock.
 
 Every part is an engine query on the published tables (either warehouse engine); nothing is masked here,
-the API masks the result per caller before it leaves.
+the API masks the result per caller before it leaves. A :class:`RowScope` narrows the rows to a caller's
+stores and regions before anything is read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,58 @@ CUSTOMER_COLUMNS = (
     "customer_id", "email", "phone", "first_name", "last_name", "country", "segment", "accepts_marketing",
     "created_at", "signup_source",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RowScope:
+    """The rows a caller may see: their stores and regions (both empty: every row).
+
+    Stock rows carry a location (``dim_location``: id, country, region); customers and orders carry a
+    country only (the customer's, the shipping one). A region is an ISO 3166-1 country code (``US``),
+    which admits that country's customers, orders and locations, or an ISO 3166-2 subdivision (``US-NY``),
+    which admits the locations in it (its country and region code) and no order, since orders are not
+    placed in a subdivision the warehouse knows. A store is a location id: it admits that location's
+    stock, and no customer or order, because orders record no store. Whatever cannot be attributed to the
+    scope is left out (fail closed); stores and regions together must both hold. Codes compare
+    case-insensitively.
+    """
+
+    stores: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+
+    @property
+    def unlimited(self) -> bool:
+        """Whether the caller sees every row."""
+        return not self.stores and not self.regions
+
+    def countries(self) -> frozenset[str]:
+        """The country codes among the regions, upper-cased."""
+        return frozenset(region.upper() for region in self.regions if "-" not in region)
+
+    def by_country(self, rows: ir.Table) -> ir.Table:
+        """``rows`` (with a ``country`` column) inside the scope."""
+        if self.unlimited:
+            return rows
+        countries = sorted(self.countries())
+        if self.stores or not countries:
+            return rows.filter(ibis.literal(False))
+        return rows.filter(rows.country.upper().isin(countries))
+
+    def by_location(self, rows: ir.Table, locations: ir.Table) -> ir.Table:
+        """``rows`` (with a ``location_id`` column) at a location of ``dim_location`` inside the scope."""
+        if self.unlimited:
+            return rows
+        allowed = locations
+        if self.stores:
+            allowed = allowed.filter(allowed.location_id.isin(sorted(self.stores)))
+        if self.regions:
+            wanted = sorted(region.upper() for region in self.regions)
+            subdivision = allowed.country.upper().concat("-", allowed.region.upper())
+            allowed = allowed.filter(allowed.country.upper().isin(wanted) | subdivision.isin(wanted))
+        return rows.filter(rows.location_id.isin(allowed.location_id))
+
+
+UNLIMITED = RowScope()
 
 
 @dataclass(frozen=True)
@@ -64,13 +117,17 @@ def order_totals(orders: ir.Table) -> OrderTotals:
     )  # fmt: skip
 
 
-def customer_360(tables: Mapping[str, ir.Table], customer_id: str, *, limit: int) -> Customer360 | None:
-    """The view of ``customer_id`` with its ``limit`` latest orders, sessions and reviews (None: unknown)."""
-    customers = current_customers(tables)
+def customer_360(
+    tables: Mapping[str, ir.Table], customer_id: str, *, limit: int, scope: RowScope = UNLIMITED
+) -> Customer360 | None:
+    """The view of ``customer_id`` with its ``limit`` latest orders, sessions and reviews (None: unknown,
+    or outside ``scope``). Only the customer's orders inside ``scope`` are listed and totalled."""
+    customers = scope.by_country(current_customers(tables))
     found = customers.filter(customers.customer_id == customer_id).limit(1).to_pyarrow().to_pylist()
     if not found:
         return None
-    orders = tables["fact_order"].filter(tables["fact_order"].customer_id == customer_id)
+    orders = scope.by_country(tables["fact_order"])
+    orders = orders.filter(orders.customer_id == customer_id)
     latest_orders = orders.order_by([ibis.desc(orders.placed_at), orders.order_id]).limit(limit)
     payments = tables["fact_payment"]
     order_payments = payments.filter(payments.order_id.isin(latest_orders.order_id))
@@ -89,10 +146,10 @@ def customer_360(tables: Mapping[str, ir.Table], customer_id: str, *, limit: int
 
 
 def order_detail(
-    tables: Mapping[str, ir.Table], order_id: str
+    tables: Mapping[str, ir.Table], order_id: str, *, scope: RowScope = UNLIMITED
 ) -> tuple[dict[str, Any], pa.Table, pa.Table] | None:
-    """One order with its lines and payments (None: unknown)."""
-    orders = tables["fact_order"]
+    """One order with its lines and payments (None: unknown, or outside ``scope``)."""
+    orders = scope.by_country(tables["fact_order"])
     found = orders.filter(orders.order_id == order_id).limit(1).to_pyarrow().to_pylist()
     if not found:
         return None

@@ -9,6 +9,7 @@ import ibis.expr.types as ir
 
 from shopsight.warehouse.context import BuildContext
 from shopsight.warehouse.transforms import dimensions, events, kpis, marts, orders, staging
+from shopsight.warehouse.transforms import recommendations as recs
 
 # Raw-zone kinds the transforms read (a kind with no files yet is an empty table).
 RAW_KINDS = (
@@ -155,6 +156,14 @@ TABLES: tuple[TableSpec, ...] = (
         marts.mart_promotions,
         ("period", "promotion_id"),
         "Daily promotion views, clicks, viewers, clickers and click-through rate per promotion.",
+        "mart",
+    ),
+    TableSpec(
+        "mart_recs_ctr",
+        recs.mart_recs_ctr,
+        ("period", "model", "version", "surface"),
+        "Daily recommendation list views, impressions, clicks, viewers, clickers and CTR per model, version "
+        "and surface (events carrying the recommendation context only).",
         "mart",
     ),
 )

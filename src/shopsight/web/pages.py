@@ -44,7 +44,11 @@ PAGES: tuple[Page, ...] = (
     Page("retention", "Retention", Resource.MARTS),
     Page("countries", "Revenue by country", Resource.MARTS),
     Page("products", "Top products", Resource.MARTS),
+    Page("recommendations", "Recommendations", Resource.RECOMMENDATIONS),
     Page("customers", "Customers", Resource.CUSTOMERS),
+    Page("forecast", "Demand forecast", Resource.FORECASTS),
+    Page("inventory", "Inventory plan", Resource.INVENTORY, charts=False),
+    Page("pricing", "Pricing", Resource.PRICING, charts=False),
     Page("quality", "Data quality", Resource.QUALITY),
     Page("catalog", "Catalog & lineage", Resource.CATALOG),
     Page("audit", "Audit log", Resource.AUDIT, charts=False),
@@ -100,6 +104,7 @@ _LOGIN = Template(
 <button type="submit">Sign in</button>
 <p id="login-error" class="error" role="alert" hidden></p>
 </form>
+$sso
 </main>
 <script type="module" src="$static/js/pages/login.js"></script>
 </body>
@@ -142,6 +147,13 @@ def render_page(page: Page, *, allowed: list[Page], email: str, role: str, forbi
     )
 
 
-def render_login() -> str:
-    """The sign-in page (e-mail, password, TOTP or recovery code)."""
-    return _LOGIN.substitute(static=STATIC)
+def render_login(sso_provider: str | None = None) -> str:
+    """The sign-in page (e-mail, password, TOTP or recovery code), with a single sign-on link when
+    ``sso_provider`` (the provider's display name) is given."""
+    sso = (
+        f'<p class="sso"><a id="sso-login" class="button" href="/auth/oidc/login">'
+        f"Sign in with {escape(sso_provider)}</a></p>"
+        if sso_provider
+        else ""
+    )
+    return _LOGIN.substitute(static=STATIC, sso=sso)

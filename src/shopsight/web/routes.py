@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from shopsight.api.auth import SESSION_COOKIE, Security
+from shopsight.api.auth import Security, session_secret
 from shopsight.security.identity.models import UserPublic
 from shopsight.web.pages import PAGES, PAGES_BY_NAME, PLOTLY_URL, STATIC, Page, render_login, render_page
 
@@ -36,7 +36,7 @@ def plotly_bundle() -> Path:
 
 def _viewer(security: Security, request: Request) -> UserPublic | None:
     """The signed-in, enabled user behind the session cookie, else None."""
-    session = security.sessions.get(request.cookies.get(SESSION_COOKIE))
+    session = security.sessions.get(session_secret(request))
     user = security.identity.user_by_id(session.user_id) if session is not None else None
     return None if user is None or user.disabled else user
 
@@ -66,7 +66,7 @@ def _add_page(router: APIRouter, security: Security, page: Page) -> None:
         return _page_response(security, request, page)
 
 
-def build_web_router(security: Security) -> APIRouter:
+def build_web_router(security: Security, *, sso_provider: str | None = None) -> APIRouter:
     """``/login``, ``/`` (the first page the viewer may open) and one route per dashboard page."""
     router = APIRouter(include_in_schema=False)
 
@@ -82,7 +82,7 @@ def build_web_router(security: Security) -> APIRouter:
 
     @router.get("/login")
     def login() -> HTMLResponse:
-        return HTMLResponse(render_login(), headers=_NO_STORE)
+        return HTMLResponse(render_login(sso_provider), headers=_NO_STORE)
 
     for page in PAGES:
         _add_page(router, security, page)
@@ -101,7 +101,7 @@ def build_web_router(security: Security) -> APIRouter:
     return router
 
 
-def install_dashboard(app: FastAPI, security: Security) -> None:
+def install_dashboard(app: FastAPI, security: Security, *, sso_provider: str | None = None) -> None:
     """Serve the dashboard on ``app``: the page routes and ``/static`` (CSS, scripts, the world map)."""
-    app.include_router(build_web_router(security))
+    app.include_router(build_web_router(security, sso_provider=sso_provider))
     app.mount(STATIC, StaticFiles(directory=STATIC_DIR), name="dashboard-static")

@@ -30,17 +30,22 @@ ROUTES = {
     "/api/v1/audit/head": "audit", "/api/v1/audit/entries": "audit", "/api/v1/audit/proof/inclusion": "audit",
     "/api/v1/audit/proof/consistency": "audit", "/api/v1/recs/users/nobody": "recommendations",
     "/api/v1/recs/items/prod_1/similar": "recommendations",
+    "/api/v1/recs/models": "recommendations",
+    "/api/v1/forecasts": "forecasts", "/api/v1/forecasts/prod_1": "forecasts",
+    "/api/v1/inventory/risk": "inventory", "/api/v1/inventory/replenishment": "inventory",
+    "/api/v1/pricing/suggestions": "pricing",
 }  # fmt: skip
 # Written out by hand from the access matrix (docs/security/access-matrix.md): who may read what.
 ENTITIES = {"customers", "orders", "products", "inventory"}
+PLAN = {"forecasts", "pricing"}  # demand forecasts and price suggestions (margins: not for marketers)
 READS = {
-    Role.ADMIN: {"kpis", "marts", "quality", "catalog", "users", "recommendations", *ENTITIES},
-    Role.ANALYST: {"kpis", "marts", "quality", "catalog", "recommendations", *ENTITIES},
-    Role.MARKETER: {"kpis", "marts", "catalog", "customers", "products", "recommendations"},
+    Role.ADMIN: {"kpis", "marts", "quality", "catalog", "users", "recommendations", *PLAN, *ENTITIES},
+    Role.ANALYST: {"kpis", "marts", "quality", "catalog", "recommendations", *PLAN, *ENTITIES},
+    Role.MARKETER: {"kpis", "marts", "catalog", "customers", "products", "recommendations", "forecasts"},
     Role.SUPPORT: ENTITIES,
-    Role.FINANCE: {"kpis", "marts", "quality", "catalog", *ENTITIES},
+    Role.FINANCE: {"kpis", "marts", "quality", "catalog", *PLAN, *ENTITIES},
     Role.SECURITY: {"quality", "catalog", "users", "customers", "orders", "audit"},
-    Role.DATA_SCIENTIST: {"kpis", "marts", "quality", "catalog", "recommendations", *ENTITIES},
+    Role.DATA_SCIENTIST: {"kpis", "marts", "quality", "catalog", "recommendations", *PLAN, *ENTITIES},
 }
 # Who may download each list as CSV.
 EXPORTS = {
@@ -50,6 +55,7 @@ EXPORTS = {
     "/api/v1/orders": {Role.ANALYST, Role.FINANCE},
     "/api/v1/products": {Role.ANALYST},
     "/api/v1/inventory": {Role.ANALYST, Role.FINANCE},
+    "/api/v1/inventory/replenishment": {Role.ANALYST, Role.FINANCE},
 }
 # POST routes and who may call them (users: write creates, admin disables / resets MFA).
 RECOMMENDERS = {Role.ADMIN, Role.ANALYST, Role.MARKETER, Role.DATA_SCIENTIST}

@@ -149,12 +149,12 @@ def _expected(platform: Platform, code: str, field: str, raw: Any) -> Any:
 
 
 def _busiest_customer(engine_rows: Callable[[str], list[dict[str, Any]]]) -> str:
-    """A customer with orders, sessions and (if any) reviews: the one with the most orders."""
-    counts: dict[str, int] = {}
+    """A repeat buyer with sessions and (if any) reviews: the reviewer with the most sales, else the buyer."""
+    sales: dict[str, int] = {}
     for order in engine_rows("fact_order"):
-        counts[order["customer_id"]] = counts.get(order["customer_id"], 0) + 1
+        sales[order["customer_id"]] = sales.get(order["customer_id"], 0) + int(order["is_sale"])
     reviewers = {review["customer_id"] for review in engine_rows("fact_review")}
-    return max(counts, key=lambda c: (c in reviewers, counts[c], c))
+    return max(sales, key=lambda c: (sales[c] > 1, c in reviewers, sales[c], c))
 
 
 def _check_fields(
@@ -456,3 +456,105 @@ def test_a_bad_date_range_is_a_clear_4xx(as_role: Callable[[Role], TestClient]) 
         answer = as_role(Role.ANALYST).get(path, params=backwards)
         assert answer.status_code == 400 and "from is after to" in answer.json()["detail"], path
     assert as_role(Role.ANALYST).get(ORDERS, params={"from": "yesterday"}).status_code == 422
+
+
+# -- store / region scope ------------------------------------------------------------------------------
+
+
+def _scoped_client(app: FastAPI, platform: Platform, role: Role, **scope: list[str]) -> TestClient:
+    """A client signed in as a new password-only user of ``role`` with a store / region scope, created
+    through the users API by an administrator (the API takes the scope as given)."""
+    admin = TestClient(app)
+    headers = sign_in(admin, platform, Role.ADMIN, email=f"admin-{secrets.token_hex(4)}@example.com")
+    email = f"scoped-{secrets.token_hex(4)}@example.com"
+    new = {"email": email, "role": role.value, "password": TEST_PASSWORD, **scope}
+    created = admin.post("/api/v1/users", json=new, headers=headers)
+    assert created.status_code == 201, created.text
+    client = TestClient(app)
+    assert client.post("/api/v1/auth/login", json={"email": email, "password": TEST_PASSWORD}).is_success
+    me = client.get("/api/v1/me").json()
+    assert (me["stores"], me["regions"]) == (scope.get("stores", []), scope.get("regions", []))
+    return client
+
+
+def _all(client: TestClient, path: str) -> list[dict[str, Any]]:
+    answer = client.get(path, params={"page_size": 1000})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["total"] == len(body["items"])
+    return list(body["items"])
+
+
+def test_a_region_scoped_user_sees_only_the_rows_of_their_countries(
+    app: FastAPI,
+    platform: Platform,
+    as_role: Callable[[Role], TestClient],
+    engine_rows: Callable[[str], list[dict[str, Any]]],
+) -> None:
+    """V8.2.2 (store / region scope): lists, records and stock are cut to the scope; others are 404."""
+    orders = engine_rows("fact_order")
+    by_country: dict[str, list[dict[str, Any]]] = {}
+    for order in orders:
+        by_country.setdefault(order["country"], []).append(order)
+    mine = max((c for c in by_country if c), key=lambda c: len(by_country[c]))
+    scoped = _scoped_client(app, platform, Role.SUPPORT, regions=[mine.lower()])
+    unscoped = as_role(Role.SUPPORT)
+    seen = _all(scoped, ORDERS)
+    assert {o["order_id"] for o in seen} == {o["order_id"] for o in by_country[mine]}
+    assert len(_all(unscoped, ORDERS)) == len(orders) > len(seen)
+    current = [c for c in engine_rows("dim_customer") if c["is_current"]]
+    customers = _all(scoped, CUSTOMERS)
+    assert {c["customer_id"] for c in customers} == {
+        c["customer_id"] for c in current if c["country"] == mine
+    }
+    assert len(_all(unscoped, CUSTOMERS)) == len(current) > len(customers)
+    outside = next(o for o in orders if o["country"] != mine and o["customer_id"])
+    inside = by_country[mine][0]
+    assert scoped.get(f"{ORDERS}/{outside['order_id']}").status_code == 404
+    assert scoped.get(f"{ORDERS}/{inside['order_id']}").status_code == 200
+    assert unscoped.get(f"{ORDERS}/{outside['order_id']}").status_code == 200
+    foreign = next(c for c in current if c["country"] != mine)["customer_id"]
+    assert scoped.get(f"{CUSTOMERS}/{foreign}").status_code == 404
+    assert unscoped.get(f"{CUSTOMERS}/{foreign}").status_code == 200
+    view = scoped.get(f"{CUSTOMERS}/{customers[0]['customer_id']}").json()
+    assert all(order["country"] == mine for order in view["orders"])
+    locations = {loc["location_id"] for loc in engine_rows("dim_location") if loc["country"] == mine}
+    stock = _all(scoped, STOCK)
+    assert stock and {row["location_id"] for row in stock} <= locations
+    assert {row["location_id"] for row in _all(unscoped, STOCK)} > {row["location_id"] for row in stock}
+
+
+def test_store_and_subdivision_scopes_see_their_locations_stock_and_no_orders(
+    app: FastAPI, platform: Platform, engine_rows: Callable[[str], list[dict[str, Any]]]
+) -> None:
+    """Orders and customers carry no store or subdivision: such scopes see none of them (fail closed)."""
+    located = {loc["location_id"]: loc for loc in engine_rows("dim_location")}
+    stocked = sorted({row["location_id"] for row in engine_rows("fact_inventory_daily")})
+    store = stocked[0]
+    by_store = _scoped_client(app, platform, Role.SUPPORT, stores=[store])
+    assert {row["location_id"] for row in _all(by_store, STOCK)} == {store}
+    assert _all(by_store, ORDERS) == [] and _all(by_store, CUSTOMERS) == []
+    place = located[stocked[-1]]
+    subdivision = f"{place['country']}-{place['region']}"
+    by_region = _scoped_client(app, platform, Role.SUPPORT, regions=[subdivision])
+    expected = {i for i, loc in located.items() if f"{loc['country']}-{loc['region']}" == subdivision}
+    assert {row["location_id"] for row in _all(by_region, STOCK)} == expected & set(stocked)
+    assert _all(by_region, ORDERS) == []
+
+
+def test_a_scoped_user_gets_kpis_and_marts_of_their_countries_only(
+    app: FastAPI, platform: Platform, as_role: Callable[[Role], TestClient]
+) -> None:
+    """Aggregates add up every row, so a scoped caller must slice them to one of their countries."""
+    scoped = _scoped_client(app, platform, Role.ANALYST, regions=["US", "GB"])
+    kpis = "/api/v1/kpis?metrics=orders"
+    assert scoped.get(kpis).status_code == 403
+    assert scoped.get(f"{kpis}&country=DE").status_code == 403
+    mine = scoped.get(f"{kpis}&country=US")
+    assert mine.status_code == 200
+    assert mine.json()["rows"] == as_role(Role.ANALYST).get(f"{kpis}&country=US").json()["rows"]
+    assert as_role(Role.ANALYST).get(kpis).status_code == 200
+    assert scoped.get("/api/v1/marts/kpi_daily").status_code == 403
+    assert scoped.get("/api/v1/marts/mart_revenue_by_country?country=GB").status_code == 200
+    by_store = _scoped_client(app, platform, Role.ANALYST, stores=["loc_wh_us"], regions=["US"])
+    assert by_store.get(f"{kpis}&country=US").status_code == 403

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +78,30 @@ def test_answers_and_their_shape(client: TestClient, platform: Platform) -> None
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert body["model"] == "item-knn" and body["version"] == 1 and len(body["items"]) == 5
+        assert re.fullmatch(r"[0-9a-f]{32}", body["request_id"]), body["request_id"]
         for entry in body["items"]:
             assert set(entry) == {"item_id", "score", "source"} and isinstance(entry["score"], float)
     similar = calls(client, user, item, headers)[1].json()
     assert item not in [entry["item_id"] for entry in similar["items"]]
     stranger = client.get(f"{RECS}/users/nobody-at-all", params={"k": 3}).json()
     assert {entry["source"] for entry in stranger["items"]} == {"popularity"}
+    again = [answer.json()["request_id"] for answer in calls(client, user, item, headers)]
+    assert len(set(again)) == 4  # a new id per answer
+
+
+def test_models_lists_the_versions_with_their_metrics_and_the_active_one(
+    client: TestClient, platform: Platform
+) -> None:
+    headers = sign_in(client, platform, Role.MARKETER)
+    assert client.get(f"{RECS}/models", headers=headers).json()["versions"] == []
+    trained(platform)
+    listed = client.get(f"{RECS}/models", headers=headers).json()
+    assert listed["name"] == "recommender" and listed["active_version"] == 1
+    (only,) = listed["versions"]
+    assert (only["version"], only["model"], only["status"], only["active"]) == (1, "item-knn", "active", True)
+    assert only["params"]["model"] == "item-knn" and only["metrics"]["ndcg@10"] > 0
+    created = datetime.fromisoformat(only["created_at"])
+    assert abs(datetime.now(UTC) - created.replace(tzinfo=created.tzinfo or UTC)) < timedelta(minutes=10)
 
 
 def test_bad_requests_are_422(client: TestClient, platform: Platform) -> None:

@@ -14,6 +14,7 @@ from shopsight.cli.main import app
 from shopsight.config import load_settings
 from shopsight.platform import Platform
 from shopsight.security.audit_factory import open_audit
+from shopsight.security.identity.service import IdentityService
 
 runner = CliRunner()
 PASSWORD = "correct horse battery staple"
@@ -116,3 +117,27 @@ def test_disable_and_reset_mfa(tmp_path: Path) -> None:
     assert code == 2 and "no user" in out
     actions = _audit_actions(tmp_path)
     assert actions[-2:] == ["user.disabled", "mfa.reset"]
+
+
+def test_reset_mfa_and_reset_password_end_the_users_sessions(tmp_path: Path) -> None:
+    _users(tmp_path, "create", "fin@example.com", "--role", "finance", "--password-stdin", stdin=PASSWORD)
+    platform = Platform(load_settings(home=tmp_path))
+    try:
+        identity = IdentityService.for_platform(platform)
+        user_id = identity.get_user("fin@example.com").id
+        before, _ = identity.sessions.create(user_id, mfa_verified=True)
+        code, out = _users(tmp_path, "reset-mfa", "fin@example.com")
+        assert code == 0 and identity.sessions.get(before) is None
+        after, _ = identity.sessions.create(user_id, mfa_verified=False)
+        code, out = _users(
+            tmp_path, "reset-password", "fin@example.com", "--password-stdin", stdin="qwerty123456"
+        )
+        assert code == 2 and "most common passwords" in out and identity.sessions.get(after) is not None
+        new = "a new phrase for finance 31"
+        code, out = _users(tmp_path, "reset-password", "fin@example.com", "--password-stdin", stdin=new)
+        assert code == 0 and "password reset for fin@example.com" in out, out
+        assert identity.sessions.get(after) is None
+        assert identity.authenticate("fin@example.com", new).outcome.value == "mfa_enrollment_required"
+    finally:
+        platform.close()
+    assert _audit_actions(tmp_path)[-3:-1] == ["password.reset", "sessions.revoked"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from shopsight.metadata.tables import web_sessions
 from shopsight.platform import Platform
@@ -71,3 +72,39 @@ def test_logout_and_revoking_a_user(platform: Platform) -> None:
     assert store.get(a) is None and store.get(b) is not None
     assert store.revoke_user("u1") == 1
     assert store.get(b) is None and store.get(c) is not None
+
+
+def test_a_user_lists_live_sessions_and_ends_only_their_own(platform: Platform) -> None:
+    clock = FakeClock()
+    store = _store(platform, clock)
+    _, old = store.create("u1", mfa_verified=False, user_agent="Firefox on Linux", ip="10.0.0.1")
+    clock.now += timedelta(minutes=40)  # the first one idles out
+    _, laptop = store.create("u1", mfa_verified=False, user_agent="Chrome on macOS", ip="10.0.0.2")
+    clock.now += timedelta(minutes=1)
+    phone_secret, phone = store.create("u1", mfa_verified=False, user_agent="x" * 500, ip="10.0.0.3")
+    _, other = store.create("u2", mfa_verified=False)
+    listed = store.list_user("u1")
+    assert [s.id for s in listed] == [phone.id, laptop.id]  # newest use first, the idle one gone
+    assert listed[1].user_agent == "Chrome on macOS" and listed[1].ip == "10.0.0.2"
+    assert len(listed[0].user_agent or "") == 120 and phone_secret not in {s.id for s in listed}
+    assert not store.revoke_id("u1", other.id)  # not theirs
+    assert store.revoke_id("u1", laptop.id) and not store.revoke_id("u1", laptop.id)
+    assert [s.id for s in store.list_user("u2")] == [other.id]
+    assert store.revoke_user("u1", keep=phone.id) == 1  # the idle, unlisted one
+    assert [s.id for s in store.list_user("u1")] == [phone.id] and old.id != phone.id
+
+
+def test_a_session_table_from_before_the_session_ids_is_recreated(tmp_path: Path) -> None:
+    """Sessions are short-lived: an old table without id / user_agent / ip is dropped and made anew."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(
+            text("CREATE TABLE web_sessions (id_hash VARCHAR(64) PRIMARY KEY, user_id VARCHAR(100))")
+        )
+        conn.execute(text("INSERT INTO web_sessions VALUES ('h', 'u1')"))
+    store = SessionStore(engine, idle=timedelta(minutes=30), absolute=timedelta(hours=8))
+    secret, session = store.create("u1", mfa_verified=False)
+    found = store.get(secret)
+    assert found is not None and found.id == session.id and found.user_id == "u1"
+    assert [s.id for s in store.list_user("u1")] == [session.id]
+    engine.dispose()

@@ -67,7 +67,7 @@ def test_support_gets_the_customers_page_only(client: TestClient, platform: Plat
     sign_in(client, platform, Role.SUPPORT)
     assert client.get("/").headers["location"] == "/customers"
     page = client.get("/customers/cus_0000001")
-    assert page.status_code == 200 and _nav(page.text) == ["/customers"]
+    assert page.status_code == 200 and _nav(page.text) == ["/customers", "/inventory"]
     assert "/static/js/pages/customers.js" in page.text
     assert client.get("/overview").status_code == 403
 
@@ -119,3 +119,29 @@ def test_the_iso3_table_names_every_country_on_the_world_map() -> None:
     assert len(codes) == len(set(codes.values())) >= 249
     assert on_map <= set(codes.values())
     assert codes["DE"] == "DEU" and codes["GB"] == "GBR" and codes["VN"] == "VNM"
+
+
+def test_the_recommendations_page_needs_the_recommendations_right(
+    client: TestClient, platform: Platform
+) -> None:
+    sign_in(client, platform, Role.FINANCE)  # finance reads marts but not recommendations
+    refused = client.get("/recommendations")
+    assert refused.status_code == 403 and "recommendations.js" not in refused.text
+    assert "/recommendations" not in _nav(client.get("/overview").text)
+
+
+def test_a_marketer_opens_the_recommendations_page_whose_data_the_api_serves(
+    client: TestClient, platform: Platform
+) -> None:
+    sign_in(client, platform, Role.MARKETER)
+    page = client.get("/recommendations")
+    assert page.status_code == 200 and "/recommendations" in _nav(page.text)
+    assert "/static/js/pages/recommendations.js" in page.text and "plotly" in page.text
+    script = (STATIC_DIR / "js" / "pages" / "recommendations.js").read_text()
+    assert '"/api/v1/recs/models"' in script and '"mart_recs_ctr"' in script
+    assert client.get("/api/v1/recs/models").json() == {
+        "name": "recommender",
+        "active_version": None,
+        "versions": [],
+    }
+    assert "mart_recs_ctr" in {mart["name"] for mart in client.get("/api/v1/marts").json()}

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import ibis
@@ -14,6 +12,8 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 from ibis.backends.sql.datatypes import PySparkType
+
+from shopsight.engines.spark.session import spark_session
 
 
 @ibis.udf.scalar.builtin(name="get_json_object")
@@ -37,27 +37,7 @@ class SparkWarehouse:
     name = "spark"
 
     def __init__(self, master: str = "local[2]", scratch: Path | None = None) -> None:
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        from pyspark.sql import SparkSession
-
-        scratch_dir = scratch or Path(tempfile.mkdtemp(prefix="shopsight-spark-"))
-        self.spark = (
-            SparkSession.builder.master(master)
-            .appName("shopsight")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.sql.warehouse.dir", str(scratch_dir / "spark-warehouse"))
-            .config("spark.local.dir", str(scratch_dir / "spark-local"))
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-            # List the lake's many small files on the driver instead of in a Spark job per read.
-            .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
-            .config("spark.sql.shuffle.partitions", "8")
-            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch_dir}")
-            .getOrCreate()
-        )
-        self.spark.sparkContext.setLogLevel("ERROR")
+        self.spark = spark_session(master, scratch)
         self.con = ibis.pyspark.connect(self.spark)
 
     def read_parquet(self, name: str, paths: list[str], schema: pa.Schema) -> ir.Table:

@@ -47,6 +47,7 @@ class SeriesSet:
     horizon: int
     windows: int
     notes: list[str] = field(default_factory=list)
+    level: str = "series"  # what one series is (its hierarchy level's name): sku, country, ...
 
     @property
     def season_length(self) -> int:
@@ -122,7 +123,7 @@ def online_retail(root: Path, *, level: str, freq: str) -> SeriesSet:
     name = f"online-retail-{level}-{'daily' if freq == 'D' else 'weekly'}"
     notes = [note, "net units (sales minus same-period cancellations, floored at 0); each series starts "
              "at its first sale; the incomplete first/last periods are dropped"]  # fmt: skip
-    return SeriesSet(name, frame, freq, seasons, horizon, windows, notes)
+    return SeriesSet(name, frame, freq, seasons, horizon, windows, notes, level=key)
 
 
 def _per_period(daily: Any, freq: str) -> Any:

@@ -12,19 +12,21 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
-from shopsight.ml.forecast import metrics
+from shopsight.ml.forecast import hierarchy, metrics
 from shopsight.ml.forecast.datasets import SeriesSet
+from shopsight.ml.forecast.hierarchy import Hierarchy
 from shopsight.ml.forecast.models import (
     CONFORMAL_WINDOWS,
     DEFAULT_MODELS,
     LEVEL,
     BacktestPlan,
+    StatsBackend,
     applicable,
     backtest,
     check_names,
@@ -50,16 +52,19 @@ class Progress(Protocol):
 
 @dataclass(frozen=True)
 class ModelScore:
-    """One model's accuracy over the test windows of a dataset, and its backtest time."""
+    """One model's accuracy over the test windows of a dataset (or of one hierarchy ``level`` of it, when
+    reconciled), and its backtest time."""
 
     model: str
     metrics: dict[str, float]
     seconds: float
+    level: str | None = None
 
     def to_json(self) -> dict[str, float | str | None]:
-        """``model``, every metric (null when undefined) and the seconds."""
+        """``model``, ``level`` (only when reconciled), every metric (null when undefined), the seconds."""
         values = {k: (round(v, 5) if np.isfinite(v) else None) for k, v in self.metrics.items()}
-        return {"model": self.model, **values, "seconds": round(self.seconds, 2)}
+        level = {} if self.level is None else {"level": self.level}
+        return {"model": self.model, **level, **values, "seconds": round(self.seconds, 2)}
 
 
 @dataclass(frozen=True)
@@ -73,50 +78,90 @@ class Evaluation:
     results: list[ModelScore]
     chosen: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    bottom_level: str | None = None  # when reconciled: the dataset's own series, which verdicts are about
 
     def score(self, model: str) -> ModelScore | None:
-        """The row of ``model``, if it ran."""
-        return next((r for r in self.results if r.model == model), None)
+        """The row of ``model`` (at the bottom level when reconciled), if it ran."""
+        return next((r for r in self.results if r.model == model and r.level == self.bottom_level), None)
 
 
 def evaluate(
     data: SeriesSet, *, models: list[str] | None = None, horizon: int | None = None,
-    windows: int | None = None, progress: Progress | None = None,
+    windows: int | None = None, progress: Progress | None = None, reconcile: str = "none",
+    stats: StatsBackend | None = None,
 ) -> Evaluation:  # fmt: skip
-    """Backtest ``models`` (default: all but AutoARIMA) and ``auto`` on ``data``'s last windows."""
+    """Backtest ``models`` (default: all but AutoARIMA) and ``auto`` on ``data``'s last windows.
+
+    ``reconcile`` (``bottom_up`` or ``min_trace``) adds the ``total`` series, makes every model's forecasts
+    coherent and scores each hierarchy level apart; ``stats`` runs the statsforecast models (e.g. Spark).
+    """
     names = check_names(models or list(DEFAULT_MODELS))
     plan = BacktestPlan(
         freq=data.freq, season_lengths=data.season_lengths, horizon=horizon or data.horizon,
         windows=(windows or data.windows) + 1, non_negative=bool((data.frame["y"] >= 0).all()),
     )  # fmt: skip
     names = [n for n in names if applicable(n, plan)]
-    runs, seconds = _run_all(names, data.frame, plan, progress)
-    return summarize(data, plan, runs, seconds)
+    if reconcile == "none":
+        runs, seconds = _run_all(names, data.frame, plan, progress, stats)
+        return summarize(data, plan, runs, seconds)
+    levels = hierarchy.build(data)
+    hierarchical = replace(data, frame=levels.frame)
+    runs, seconds = _run_all(names, levels.frame, plan, progress, stats)
+    return summarize(hierarchical, plan, runs, seconds, hierarchy=levels, reconcile=reconcile)
 
 
 def summarize(
-    data: SeriesSet, plan: BacktestPlan, runs: dict[str, Any], seconds: dict[str, float]
-) -> Evaluation:
-    """Add ``auto`` to the models' backtests and score them all on the test windows."""
+    data: SeriesSet, plan: BacktestPlan, runs: dict[str, Any], seconds: dict[str, float], *,
+    hierarchy: Hierarchy | None = None, reconcile: str = "none",
+) -> Evaluation:  # fmt: skip
+    """Add ``auto`` to the models' backtests and score them all on the test windows (per level if
+    ``hierarchy``, after reconciling every model's forecasts with ``reconcile``)."""
     scales = window_scales(data.frame, next(iter(runs.values())), plan.season_length)
     auto, chosen = choose(runs, scales)
     runs, seconds = {**runs, AUTO: auto}, {**seconds, AUTO: sum(seconds.values())}
-    results = [ModelScore(name, score(run, scales), seconds[name]) for name, run in runs.items()]
     notes = [*data.notes, *_plan_notes(plan)]
     series = data.frame["unique_id"].nunique()
-    return Evaluation(data.name, series, plan.horizon, plan.windows - 1, results, chosen, notes)
+    if hierarchy is None:
+        results = [ModelScore(name, score(run, scales), seconds[name]) for name, run in runs.items()]
+        return Evaluation(data.name, series, plan.horizon, plan.windows - 1, results, chosen, notes)
+    results, level_notes = _level_scores(runs, seconds, scales, hierarchy, reconcile, plan)
+    return Evaluation(
+        data.name, series, plan.horizon, plan.windows - 1, results, chosen, [*notes, *level_notes],
+        bottom_level=hierarchy.bottom,
+    )  # fmt: skip
+
+
+def _level_scores(
+    runs: dict[str, Any], seconds: dict[str, float], scales: Any, levels: Hierarchy, method: str,
+    plan: BacktestPlan,
+) -> tuple[list[ModelScore], list[str]]:  # fmt: skip
+    """Every model's reconciled scores per level, and a note per level comparing ``auto`` to its base."""
+    coherent = hierarchy.reconcile(runs, levels, method, non_negative=plan.non_negative)
+    results, notes = [], []
+    for level, ids in levels.levels.items():
+        for name, run in coherent.items():
+            results.append(
+                ModelScore(name, score(run[run["unique_id"].isin(ids)], scales), seconds[name], level)
+            )
+        base = score(runs[AUTO][runs[AUTO]["unique_id"].isin(ids)], scales)["mase"]
+        after = next(r for r in results if r.model == AUTO and r.level == level).metrics["mase"]
+        notes.append(f"{level} ({len(ids)} series): auto MASE {after:.3f} reconciled vs {base:.3f} base")
+    how = "bottom-up" if method == "bottom_up" else "MinTrace (wls_var on the earlier windows' errors)"
+    notes.append(f"reconciled {how} with hierarchicalforecast: total -> {levels.bottom}")
+    return results, notes
 
 
 def _run_all(
-    names: list[str], frame: Any, plan: BacktestPlan, progress: Progress | None
-) -> tuple[dict[str, Any], dict[str, float]]:
+    names: list[str], frame: Any, plan: BacktestPlan, progress: Progress | None,
+    stats: StatsBackend | None = None,
+) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
     task = progress.add_task("backtesting", total=len(names)) if progress else None
     runs: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     for name in names:
         started = time.perf_counter()
         with _quiet():
-            runs[name] = with_window(backtest(name, frame, plan))
+            runs[name] = with_window(backtest(name, frame, plan, stats=stats))
         seconds[name] = time.perf_counter() - started
         if progress:
             progress.advance(task)

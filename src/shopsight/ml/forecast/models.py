@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.errors import ShopSightError
+from shopsight.ml.forecast.holidays import holiday_features
 
 LEVEL = 80
 CONFORMAL_WINDOWS = 2
@@ -31,9 +32,12 @@ MODEL_NAMES = (
     "imapa",
     "tsb",
     "lightgbm",
+    "lightgbm_holidays",
 )
 # AutoARIMA is opt-in: on hourly data with a 24-period season it takes minutes per hundred series.
-DEFAULT_MODELS = tuple(name for name in MODEL_NAMES if name != "auto_arima")
+# lightgbm_holidays too: it is LightGBM plus UK bank-holiday features, a variant to compare, not a default.
+DEFAULT_MODELS = tuple(name for name in MODEL_NAMES if name not in ("auto_arima", "lightgbm_holidays"))
+LIGHTGBM_MODELS = ("lightgbm", "lightgbm_holidays")
 
 
 class ModelError(ShopSightError):
@@ -56,6 +60,52 @@ class BacktestPlan:
         return self.season_lengths[0]
 
 
+class StatsBackend(Protocol):
+    """Where statsforecast runs: in this process (:class:`LocalStats`) or distributed (Spark via fugue,
+    ``shopsight.engines.spark.forecast``). Both take and return pandas frames in the Nixtla layout."""
+
+    @property
+    def name(self) -> str:
+        """``local``, ``spark``, ..."""
+        ...
+
+    def cross_validation(
+        self, *, models: list[Any], freq: str | int, frame: Any, horizon: int, windows: int, level: int
+    ) -> Any:
+        """``windows`` consecutive windows of ``horizon`` points: ``unique_id, ds, cutoff, y`` + models."""
+        ...
+
+    def forecast(self, *, models: list[Any], freq: str | int, frame: Any, horizon: int, level: int) -> Any:
+        """The next ``horizon`` points of every series: ``unique_id, ds`` + one column per model."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalStats:
+    """statsforecast in this process on ``n_jobs`` worker processes."""
+
+    n_jobs: int = 1
+    name: str = "local"
+
+    def cross_validation(
+        self, *, models: list[Any], freq: str | int, frame: Any, horizon: int, windows: int, level: int
+    ) -> Any:
+        """Rolling-origin forecasts, one fit per series and window."""
+        from statsforecast import StatsForecast
+
+        engine = StatsForecast(models=models, freq=freq, n_jobs=self.n_jobs)
+        return engine.cross_validation(
+            h=horizon, df=frame, n_windows=windows, step_size=horizon, level=[level]
+        )
+
+    def forecast(self, *, models: list[Any], freq: str | int, frame: Any, horizon: int, level: int) -> Any:
+        """Forecasts after the end of every series."""
+        from statsforecast import StatsForecast
+
+        engine = StatsForecast(models=models, freq=freq, n_jobs=self.n_jobs)
+        return engine.forecast(df=frame, h=horizon, level=[level])
+
+
 def check_names(names: list[str]) -> list[str]:
     """The names in catalogue order, or a clear error for an unknown one."""
     unknown = sorted(set(names) - set(MODEL_NAMES))
@@ -69,23 +119,43 @@ def applicable(name: str, plan: BacktestPlan) -> bool:
     return name != "mstl" or len(plan.season_lengths) > 1
 
 
-def backtest(name: str, frame: Any, plan: BacktestPlan) -> Any:
-    """Forecasts of model ``name`` for each window, every fit seeing only the points before its cutoff."""
-    result = _lightgbm(frame, plan) if name == "lightgbm" else _statistical(name, frame, plan)
+def backtest(name: str, frame: Any, plan: BacktestPlan, *, stats: StatsBackend | None = None) -> Any:
+    """Forecasts of model ``name`` for each window, every fit seeing only the points before its cutoff.
+
+    ``stats`` runs the statsforecast models (default: in this process); LightGBM always runs here.
+    """
+    if name in LIGHTGBM_MODELS:
+        result = _lightgbm(frame, plan, name)
+    else:
+        result = _statistical(name, frame, plan, stats or LocalStats())
     if plan.non_negative:  # units cannot be negative: clip forecasts and interval bounds
         result[["forecast", "lo", "hi"]] = result[["forecast", "lo", "hi"]].clip(lower=0.0)
     return result
 
 
-def _statistical(name: str, frame: Any, plan: BacktestPlan) -> Any:
-    from statsforecast import StatsForecast
-
-    model = statistical_model(name, plan)
-    engine = StatsForecast(models=[model], freq=plan.freq, n_jobs=1)
-    result = engine.cross_validation(
-        h=plan.horizon, df=frame, n_windows=plan.windows, step_size=plan.horizon, level=[LEVEL]
-    )
+def _statistical(name: str, frame: Any, plan: BacktestPlan, stats: StatsBackend) -> Any:
+    result = stats.cross_validation(
+        models=[statistical_model(name, plan)], freq=plan.freq, frame=frame, horizon=plan.horizon,
+        windows=plan.windows, level=LEVEL,
+    )  # fmt: skip
     return _standard(result, name)
+
+
+def forecast(names: list[str], frame: Any, plan: BacktestPlan, *, stats: StatsBackend | None = None) -> Any:
+    """The next ``plan.horizon`` points of every series by each statsforecast model in ``names``.
+
+    One statsforecast call fits every model (no per-model passes over the data); the result is the
+    wide Nixtla frame ``unique_id, ds, <model>, <model>-lo-80, <model>-hi-80``, floored at 0 for units.
+    """
+    models = [statistical_model(name, plan) for name in check_names(names)]
+    backend = stats or LocalStats()
+    result = backend.forecast(models=models, freq=plan.freq, frame=frame, horizon=plan.horizon, level=LEVEL)
+    if plan.non_negative:  # only the columns that go below 0 (lower bounds, mostly): 30k series add no copy
+        lowest = result[result.columns[2:]].min()
+        negative = list(lowest.index[lowest < 0])
+        if negative:
+            result[negative] = result[negative].clip(lower=0.0)
+    return result
 
 
 def statistical_model(name: str, plan: BacktestPlan) -> Any:
@@ -114,8 +184,9 @@ def statistical_model(name: str, plan: BacktestPlan) -> Any:
     return builders[name]()
 
 
-def _lightgbm(frame: Any, plan: BacktestPlan) -> Any:
-    """One LightGBM for all series on lags, rolling means and calendar features; conformal intervals."""
+def _lightgbm(frame: Any, plan: BacktestPlan, alias: str = "lightgbm") -> Any:
+    """One LightGBM for all series on lags, rolling means and calendar features (``lightgbm_holidays``:
+    and UK bank holidays); conformal intervals."""
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
@@ -129,21 +200,24 @@ def _lightgbm(frame: Any, plan: BacktestPlan) -> Any:
         subsample_freq=1, colsample_bytree=0.8, random_state=SEED, n_jobs=1, verbosity=-1,
     )  # fmt: skip
     engine = MLForecast(
-        models={"lightgbm": regressor},
+        models={alias: regressor},
         freq=plan.freq,
         lags=lightgbm_lags(plan),
         lag_transforms={
             1: [RollingMean(window_size=window)],
             plan.horizon: [RollingMean(window_size=window)],
         },
-        date_features=calendar_features(plan.freq),
+        date_features=[
+            *calendar_features(plan.freq),
+            *(holiday_features(plan.freq) if alias == "lightgbm_holidays" else []),
+        ],
         target_transforms=[LocalStandardScaler()],
     )
     result = engine.cross_validation(
         df=frame, n_windows=plan.windows, h=plan.horizon, step_size=plan.horizon, level=[LEVEL],
         prediction_intervals=PredictionIntervals(n_windows=CONFORMAL_WINDOWS, h=plan.horizon),
     )  # fmt: skip
-    return _standard(result, "lightgbm")
+    return _standard(result, alias)
 
 
 def lightgbm_lags(plan: BacktestPlan) -> list[int]:

@@ -126,6 +126,12 @@ def policy_for(sku: str, location: str, history: np.ndarray, lead: LeadTime, cos
                fill_rate: float, review: int = 1) -> StockPolicy:  # fmt: skip
     """Safety stock, reorder point, order-up-to level and EOQ of one SKU x location."""
     forecast = damped_holt(np.asarray(history, dtype=float))
+    return policy_from_forecast(sku, location, forecast, lead, costs, fill_rate, review)
+
+
+def policy_from_forecast(sku: str, location: str, forecast: DemandForecast, lead: LeadTime, costs: Costs,
+                         fill_rate: float, review: int = 1) -> StockPolicy:  # fmt: skip
+    """The policy of one SKU x location from any forecast distribution (periodic means + past errors)."""
     order_up_to = order_up_to_for_fill_rate(forecast, lead, fill_rate, review)
     per_period = float(forecast.means[0])
     expected_protection = float(forecast.means[: math.ceil(lead.mean) + review].sum())

@@ -12,6 +12,7 @@ class ElasticitySource(StrEnum):
 
     product = "product"
     category = "category"
+    prior = "prior"  # no price variation to learn from: an assumed typical elasticity (see planning)
 
 
 class Elasticity(BaseModel):

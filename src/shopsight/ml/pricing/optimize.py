@@ -15,6 +15,7 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.ml.pricing.models import (
     Elasticity,
+    ElasticitySource,
     FlashSaleCandidate,
     Guardrails,
     PriceAction,
@@ -118,10 +119,12 @@ def _markdown(state: ProductState, fit: Elasticity, rules: Guardrails) -> PriceR
 
 
 def _elasticity_driver(fit: Elasticity) -> str:
-    return (
-        f"elasticity {fit.elasticity:.2f} (95% CI {fit.ci_low:.2f} to {fit.ci_high:.2f}, "
-        f"{fit.source.value} history, {fit.observations} periods)"
+    basis = (
+        "assumed prior: no price variation to learn from"
+        if fit.source is ElasticitySource.prior
+        else f"{fit.source.value} history, {fit.observations} periods"
     )
+    return f"elasticity {fit.elasticity:.2f} (95% CI {fit.ci_low:.2f} to {fit.ci_high:.2f}, {basis})"
 
 
 def _optimum_driver(best: float, state: ProductState) -> str:

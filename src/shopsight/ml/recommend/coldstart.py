@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from shopsight.ml.recommend.content_index import ContentIndex
-from shopsight.ml.recommend.encoding import Encoded
+from shopsight.ml.recommend.encoding import Encoded, Vocabulary
 from shopsight.ml.recommend.interactions import Floats, Interactions, ItemCatalog
 
 # Scale of the popularity tie-breaker added to every model's scores: far below any real score gap.
@@ -24,13 +25,13 @@ def normalized(values: NDArray[Any]) -> Floats:
 
 
 def segment_popularity(data: Encoded, train: Interactions) -> dict[str, Floats]:
-    """Normalized interaction weight per item within each segment of ``train``."""
-    if train.segments is None or not len(train):
+    """Normalized interaction weight per item within each segment of ``train`` (``data`` is its encoding)."""
+    names, segment_index = data.segment_names, data.segment_index
+    if train.segments is None or not len(train) or names is None or segment_index is None:
         return {}
-    names, segment_index = np.unique(train.segments, return_inverse=True)
-    item_index = data.items.find_many(train.items)
-    flat = segment_index * len(data.items) + item_index
-    counts = np.bincount(flat, weights=train.weights, minlength=len(names) * len(data.items))
+    # The encoding already holds each row's segment and item as indices: no second pass over the text.
+    flat = segment_index * len(data.items) + data.item_index
+    counts = np.bincount(flat, weights=data.weights, minlength=len(names) * len(data.items))
     table = counts.reshape(len(names), len(data.items))
     return {str(name): normalized(row) for name, row in zip(names, table, strict=True)}
 
@@ -41,13 +42,22 @@ class ColdStart:
 
     popularity: Floats
     segments: dict[str, Floats]
-    content: ContentIndex | None
+    items: Vocabulary
+    catalog: ItemCatalog | None
 
     @classmethod
     def build(cls, data: Encoded, train: Interactions, catalog: ItemCatalog | None) -> ColdStart:
         """Global and per-segment popularity from ``train``; content neighbours from the catalog."""
-        content = ContentIndex.build(data.items, catalog) if catalog is not None else None
-        return cls(normalized(data.item_weight), segment_popularity(data, train), content)
+        return cls(normalized(data.item_weight), segment_popularity(data, train), data.items, catalog)
+
+    @cached_property
+    def content(self) -> ContentIndex | None:
+        """The catalog's TF-IDF index, built on first use.
+
+        Only an item without interactions needs it, and most fits never meet one (evaluation, the hybrid's
+        sources): building it at fit time cost as much as encoding the interactions.
+        """
+        return ContentIndex.build(self.items, self.catalog) if self.catalog is not None else None
 
     @property
     def tie_breaker(self) -> Floats:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ from shopsight.ml.recommend.models.neighbors import (
     row_normalized,
 )
 from shopsight.ml.recommend.models.popularity import PopularityRecommender, TrendingRecommender
+from shopsight.ml.recommend.models.spark_als import SparkALSRecommender
 from shopsight.ml.recommend.queries import build_queries
 from shopsight.ml.recommend.registry import ModelRegistry, ModelVersion
 from shopsight.ml.recommend.rules import margin_boosts, new_arrival_boosts
@@ -60,15 +62,34 @@ class TrainingError(ShopSightError):
     """A model name that does not exist, or data too small to train on."""
 
 
-def model_factory(name: str, data: EvaluationData, seed: int = DEFAULT_SEED) -> Factory:
-    """The factory of the model called ``name`` (``item_knn`` and ``item-knn`` both work)."""
+class ALSEngine(StrEnum):
+    """Where ALS learns its factors: ``implicit`` in this process, or ``spark`` (pyspark.ml, local mode)."""
+
+    implicit = "implicit"
+    spark = "spark"
+
+
+def check_engine(names: list[str], engine: ALSEngine) -> None:
+    """Raise :class:`TrainingError` when ``engine`` would train none of the models ``names`` (Spark: als)."""
+    if engine is ALSEngine.spark and "als" not in [name.replace("_", "-") for name in names]:
+        raise TrainingError(f"the spark engine trains als only, not {', '.join(names) or 'every model'}")
+
+
+def model_factory(
+    name: str, data: EvaluationData, seed: int = DEFAULT_SEED, engine: ALSEngine = ALSEngine.implicit
+) -> Factory:
+    """The factory of the model called ``name`` (``item_knn`` and ``item-knn`` both work).
+
+    ``engine`` is where the ``als`` model trains; every other model (the hybrid's sources too) runs here.
+    """
+    als: type[ALSRecommender] = SparkALSRecommender if engine is ALSEngine.spark else ALSRecommender
     factories: dict[str, Factory] = {
         "popularity": PopularityRecommender,
         "trending": TrendingRecommender,
         "item-knn": ItemKNNRecommender,
         "session-knn": SessionCovisitationRecommender,
         "fbt": BoughtTogetherRecommender,
-        "als": lambda: ALSRecommender(seed=seed),
+        "als": lambda: als(seed=seed),
         "bpr": lambda: BPRRecommender(seed=seed),
         "content": ContentRecommender,
         "hybrid": lambda: HybridRecommender(source_factories(data, seed), task=data.task, seed=seed),
@@ -131,15 +152,16 @@ def out_of_stock(stock: pa.Table) -> frozenset[str]:
 
 
 def offline_metrics(
-    name: str, data: TrainingData, *, seed: int, max_queries: int, progress: Progress | None
-) -> dict[str, float]:
+    name: str, data: TrainingData, *, seed: int, max_queries: int, progress: Progress | None,
+    engine: ALSEngine = ALSEngine.implicit,
+) -> dict[str, float]:  # fmt: skip
     """The model's metrics on the latest 20% of interactions (fitted on the rest); {} when too little data."""
     split = split_by_share(data.interactions, HOLDOUT_SHARE)
     if not len(split.train) or not build_queries("user", split.train, split.test).queries:
         return {}
     holdout = EvaluationData("holdout", split, "user", data.catalog)
     evaluation = evaluate(
-        holdout, models=[model_factory(name, holdout, seed)], max_queries=max_queries, seed=seed,
+        holdout, models=[model_factory(name, holdout, seed, engine)], max_queries=max_queries, seed=seed,
         progress=progress,
     )  # fmt: skip
     return {metric: round(value, 5) for metric, value in evaluation.results[0].metrics.items()}
@@ -154,13 +176,16 @@ def train(
     seed: int = DEFAULT_SEED,
     max_queries: int = 2000,
     progress: Progress | None = None,
+    engine: ALSEngine = ALSEngine.implicit,
 ) -> ModelVersion:
     """Measure ``name`` offline, fit it on everything, precompute its candidates and register the version."""
     if not len(data.interactions):
         raise TrainingError("there are no interactions to train on")
-    metrics = offline_metrics(name, data, seed=seed, max_queries=max_queries, progress=progress)
+    metrics = offline_metrics(
+        name, data, seed=seed, max_queries=max_queries, progress=progress, engine=engine
+    )
     everything = EvaluationData("all", split_by_share(data.interactions, HOLDOUT_SHARE), "user", data.catalog)
-    model = _fit(model_factory(name, everything, seed), data, progress)
+    model = _fit(model_factory(name, everything, seed, engine), data, progress)
     bundle = build_bundle(model, data, progress=progress)
     version = registry.register(
         RECOMMENDER, params=_params(model.name, data, seed), metrics=metrics, write_artifact=bundle.save

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,6 +17,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+# A region is an ISO 3166-1 country code (US) or an ISO 3166-2 subdivision (US-NY); any case.
+REGION_CODE = re.compile(r"[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?")
+
+
 def normalize_email(email: str) -> str:
     """Trimmed and lower-cased: one account per address whatever the capitalisation."""
     return email.strip().lower()
@@ -28,9 +33,24 @@ class UserCreate(BaseModel):
 
     email: str = Field(min_length=3, max_length=254)
     role: Role
-    stores: list[str] = Field(default_factory=list)  # empty: every store
-    regions: list[str] = Field(default_factory=list)  # empty: every region
+    stores: list[str] = Field(default_factory=list, max_length=100)  # location ids; empty: every store
+    regions: list[str] = Field(default_factory=list, max_length=100)  # empty: every region
     pii_clearance: bool = False
+
+    @field_validator("stores")
+    @classmethod
+    def _plausible_stores(cls, value: list[str]) -> list[str]:
+        if any(not store or len(store) > 100 or any(c.isspace() for c in store) for store in value):
+            raise ValueError("a store is a location id without spaces")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _region_codes(cls, value: list[str]) -> list[str]:
+        wrong = [region for region in value if not REGION_CODE.fullmatch(region)]
+        if wrong:
+            raise ValueError("a region is a country code (US) or a country subdivision (US-NY)")
+        return value
 
     @field_validator("email")
     @classmethod

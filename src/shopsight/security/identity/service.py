@@ -4,14 +4,16 @@ Every login failure, lock, unlock, MFA change and role change goes to the :class
 carry reasons, counts and keyed digests, never a password, secret or code. A wrong e-mail and a wrong
 password answer the same way and take about the same time (an unknown e-mail is checked against a dummy
 argon2id hash). Privileged roles (and users with PII clearance) cannot sign in before their TOTP secret is
-confirmed: they get ``mfa_enrollment_required``.
+confirmed: they get ``mfa_enrollment_required``. Disabling a user, resetting their MFA or their password
+ends every web session they have; a user who changes their own password keeps only the session they
+changed it from (ASVS V7.4.3).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -35,7 +37,12 @@ from shopsight.security.identity.models import (
     UserPublic,
     normalize_email,
 )
-from shopsight.security.identity.passwords import check_password, password_hasher, verify_password
+from shopsight.security.identity.passwords import (
+    check_password,
+    common_passwords,
+    password_hasher,
+    verify_password,
+)
 from shopsight.security.identity.recovery import (
     looks_like_recovery_code,
     new_recovery_codes,
@@ -44,6 +51,7 @@ from shopsight.security.identity.recovery import (
 from shopsight.security.identity.roles import Role, requires_mfa
 from shopsight.security.identity.settings import IdentitySettings
 from shopsight.security.identity.store import UserRecord, UserStore
+from shopsight.security.sessions import SessionStore
 
 if TYPE_CHECKING:
     from shopsight.platform import Platform
@@ -83,6 +91,13 @@ class IdentityService:
         self._audit = audit
         self._clock = clock
         self._hasher = password_hasher(self._settings)
+        self._common_passwords = common_passwords(self._settings.common_passwords_top)
+        self.sessions = SessionStore(
+            metadata,
+            idle=timedelta(minutes=self._settings.session_idle_minutes),
+            absolute=timedelta(hours=self._settings.session_absolute_hours),
+            clock=clock,
+        )
         self._throttle = SourceThrottle(metadata, key=self._key, settings=self._settings)
         self._dummy_hash: str | None = None
         self._log = get_logger(__name__)
@@ -104,7 +119,7 @@ class IdentityService:
 
     def create_user(self, new: UserCreate, *, password: str, actor: str = "system") -> UserPublic:
         """Add a user after checking the password policy; the password is stored as argon2id only."""
-        check_password(password, email=new.email, settings=self._settings)
+        check_password(password, email=new.email, settings=self._settings, common=self._common_passwords)
         user_id = secrets.token_hex(16)
         self._store.insert(
             {
@@ -139,7 +154,50 @@ class IdentityService:
         record = self._store.require(normalize_email(email))
         self._store.update(record.id, disabled=True)
         self._audit.record(action="user.disabled", actor=actor, subject=record.id)
+        self.end_sessions(record.id, actor=actor, reason="user_disabled")
         return self.get_user(email)
+
+    def end_sessions(self, user_id: str, *, actor: str, reason: str, keep: str | None = None) -> int:
+        """End every web session of ``user_id`` but the one with id ``keep``; audited when any ended."""
+        ended = self.sessions.revoke_user(user_id, keep=keep)
+        if ended:
+            details: dict[str, JsonValue] = {"reason": reason, "count": ended, "kept": keep is not None}
+            self._audit.record(action="sessions.revoked", actor=actor, subject=user_id, details=details)
+        return ended
+
+    # -- passwords -------------------------------------------------------------------------------
+
+    def change_password(
+        self,
+        email: str,
+        *,
+        current_password: str,
+        new_password: str,
+        code: str | None = None,
+        keep_session: str | None = None,
+    ) -> UserPublic:
+        """A user sets a new password: needs the current one (and a current code once MFA is on); their
+        other sessions end, the one with id ``keep_session`` (where they made the change) stays."""
+        record = self._reauthenticate(email, current_password, code)
+        self._set_password(record, new_password)
+        self._audit.record(action="password.changed", actor=record.id, subject=record.id)
+        self.end_sessions(record.id, actor=record.id, reason="password_changed", keep=keep_session)
+        return self.get_user(email)
+
+    def reset_password(self, email: str, *, new_password: str, actor: str) -> UserPublic:
+        """Admin: give a user a new password (a lockout is lifted); every session of theirs ends."""
+        record = self._store.require(normalize_email(email))
+        self._set_password(record, new_password)
+        with self._store.metadata.begin() as conn:
+            clear_account_failures(conn, user_id=record.id)
+        self._audit.record(action="password.reset", actor=actor, subject=record.id)
+        self.end_sessions(record.id, actor=actor, reason="password_reset")
+        return self.get_user(email)
+
+    def _set_password(self, record: UserRecord, password: str) -> None:
+        email = record.public.email
+        check_password(password, email=email, settings=self._settings, common=self._common_passwords)
+        self._store.update(record.id, password_hash=self._hasher.hash(password))
 
     def change_role(self, email: str, role: Role, *, actor: str) -> UserPublic:
         """Give a user another role (audited as ``role.changed`` with the old and new role)."""
@@ -335,6 +393,7 @@ class IdentityService:
         self._store.update(record.id, mfa_secret_sealed=None, mfa_pending_sealed=None, mfa_last_step=None)
         self._store.delete_codes(record.id)
         self._audit.record(action="mfa.reset", actor=actor, subject=record.id)
+        self.end_sessions(record.id, actor=actor, reason="mfa_reset")
         return self.get_user(email)
 
     def _reauthenticate(

@@ -13,6 +13,8 @@ class IdentitySettings(BaseSettings):
 
     password_min_length: int = Field(default=12, ge=8)  # ASVS 5.0 V6.2.1
     password_max_length: int = Field(default=128, ge=64)  # ASVS: at least 64 characters allowed
+    # How many of zxcvbn's 30,000 ranked common passwords are refused (ASVS 5.0 V6.2.4: at least 3,000).
+    common_passwords_top: int = Field(default=30_000, ge=3_000, le=30_000)
     # argon2id, RFC 9106 "second recommended option" (argon2-cffi's own defaults, written out so a change
     # here is a deliberate parameter change that makes stored hashes rehash on their next login).
     argon2_time_cost: int = Field(default=3, ge=1)

@@ -29,7 +29,8 @@ R read (view rows or figures; field masking applies), E export (CSV download), W
 a job on it), A admin (configure it and others' access to it); `-` nothing. Anything not granted is denied.
 
 Attributes on top of the role: a user's store and region scope (empty = all stores / regions) must contain
-the store or region a request is about, else it is refused whatever the role.
+the store or region a request is about, else it is refused whatever the role. Rows are cut to the scope:
+customers and orders to its countries, stock to its locations; KPIs and marts need one of its countries.
 """
 
 _FIELDS_INTRO = """## Fields: role x resource x field

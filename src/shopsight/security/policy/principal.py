@@ -36,6 +36,7 @@ class Resource(StrEnum):
     EXPORTS = "exports"
     RECOMMENDATIONS = "recommendations"
     FORECASTS = "forecasts"
+    PRICING = "pricing"  # price suggestions: they show margins, which are confidential
 
 
 class Action(StrEnum):

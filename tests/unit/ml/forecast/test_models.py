@@ -32,7 +32,7 @@ def _scrambled_after(demand: Any, cutoff: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    "model", ["naive", "seasonal_naive", "auto_ets", "tsb", "window_average", "lightgbm"]
+    "model", ["naive", "seasonal_naive", "auto_ets", "tsb", "window_average", "lightgbm", "lightgbm_holidays"]
 )
 def test_forecasts_of_a_window_ignore_its_actuals(demand: Any, model: str) -> None:
     run = backtest(model, demand, PLAN)
@@ -69,3 +69,16 @@ def test_unknown_model_is_a_clear_error() -> None:
 def test_lightgbm_lags_cover_every_season() -> None:
     hourly = BacktestPlan(freq=1, season_lengths=(24, 168), horizon=48, windows=2)
     assert {1, 24, 48, 168, 336} <= set(lightgbm_lags(hourly))
+
+
+def test_forecast_fits_every_model_in_one_frame_after_the_last_day(demand: Any) -> None:
+    from shopsight.ml.forecast.models import forecast
+
+    result = forecast(["croston", "seasonal_naive"], demand, PLAN)
+    assert list(result.columns[:2]) == ["unique_id", "ds"] and len(result) == 3 * 7
+    assert {"seasonal_naive", "seasonal_naive-lo-80", "croston-hi-80"} <= set(result.columns)
+    for series, rows in result.groupby("unique_id"):
+        history = demand[demand["unique_id"] == series]
+        assert (rows["ds"] > history["ds"].max()).all()
+        np.testing.assert_allclose(rows["seasonal_naive"].to_numpy(), history["y"].to_numpy()[-7:])
+    assert (result[result.columns[2:]] >= 0).all().all()  # units: floored at 0, bounds included

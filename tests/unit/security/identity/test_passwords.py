@@ -11,8 +11,11 @@ from shopsight.security.identity.models import UserCreate
 from shopsight.security.identity.passwords import (
     WeakPassword,
     check_password,
+    common_passwords,
     password_hasher,
     password_problems,
+    ranked_common_passwords,
+    shipped_common_passwords,
     verify_password,
 )
 from shopsight.security.identity.roles import Role
@@ -83,3 +86,37 @@ def test_a_login_rehashes_when_the_parameters_changed(
     assert after.startswith("$argon2id$v=19$m=16,t=2,p=1$")
     assert new.authenticate("ada@example.com", PASSWORD).ok
     assert _stored_hash(metadata) == after
+
+
+def test_every_top_3000_password_of_the_ranked_list_is_refused() -> None:
+    """ASVS V6.2.4: the top 3,000 of zxcvbn's breach-ranked list (the default refuses all 30,000)."""
+    settings = IdentitySettings(password_min_length=8)  # shorter minimum: the list, not the length, refuses
+    common = common_passwords(settings.common_passwords_top)
+    top = [password for password in ranked_common_passwords(3_000) if len(password) >= 8]
+    assert len(top) > 800 and "1qaz2wsx3edc" in top
+    for password in top:
+        problems = password_problems(password, email="ada@example.com", settings=settings, common=common)
+        assert "password is one of the most common passwords" in problems, password
+    refused = password_problems("LeaveMeAlone", email="ada@example.com", settings=IdentitySettings())
+    assert refused == ["password is one of the most common passwords"]  # 12 characters, rank < 3000
+
+
+def test_a_strong_pass_phrase_passes_the_large_list(settings: IdentitySettings) -> None:
+    common = common_passwords(settings.common_passwords_top)
+    assert len(common) >= 29_000 and common >= shipped_common_passwords()
+    for phrase in ("velvet tractor sings at midnight", "Quartz-lantern-Fjord-41"):
+        assert password_problems(phrase, email="ada@example.com", settings=settings, common=common) == []
+
+
+def test_the_list_size_cannot_go_below_3000_and_the_service_builds_it_once(
+    metadata: Engine, keyring: Keyring, settings: IdentitySettings
+) -> None:
+    with pytest.raises(ValueError, match="3000"):
+        IdentitySettings(common_passwords_top=2_999)
+    small = settings.model_copy(update={"common_passwords_top": 3_000})
+    service = IdentityService(metadata=metadata, keyring=keyring, audit=RecordingAudit(), settings=small)
+    with pytest.raises(WeakPassword):  # rank 1,352 of the list
+        service.create_user(UserCreate(email="a@example.com", role=Role.ANALYST), password="1q2w3e4r5t6y")
+    # rank 3,597: past this service's 3,000, refused by the default 30,000
+    service.create_user(UserCreate(email="a@example.com", role=Role.ANALYST), password="qazwsxedc123")
+    assert password_problems("qazwsxedc123", email="a@example.com", settings=settings) != []

@@ -12,6 +12,7 @@ from shopsight.security.identity import service as service_module
 from shopsight.security.identity import totp
 from shopsight.security.identity.at_rest import open_secret
 from shopsight.security.identity.models import AuthOutcome, MfaEnrollment, UserCreate, UserPublic
+from shopsight.security.identity.passwords import WeakPassword
 from shopsight.security.identity.roles import Role, requires_mfa
 from shopsight.security.identity.service import IdentityService, MfaError, ReauthenticationFailed
 from shopsight.security.identity.settings import IdentitySettings
@@ -289,3 +290,76 @@ def test_no_password_secret_or_code_in_logs_or_audit(
     secrets += [*enrollment.recovery_codes, "203.0.113.9", "eve@example.com"]
     for secret in secrets:
         assert secret not in logs and secret not in trail
+
+
+def test_disable_and_reset_mfa_end_every_session_of_the_user(
+    service: IdentityService, audit: RecordingAudit, clock: FakeClock
+) -> None:
+    _enrolled(service, clock, Role.SECURITY)
+    bystander = service.create_user(UserCreate(email="bob@example.com", role=Role.ANALYST), password=PASSWORD)
+    mine = [service.sessions.create(service.get_user(EMAIL).id, mfa_verified=True)[0] for _ in range(2)]
+    theirs, _ = service.sessions.create(bystander.id, mfa_verified=False)
+    service.reset_mfa(EMAIL, actor="admin-1")
+    assert all(service.sessions.get(secret) is None for secret in mine)
+    assert service.sessions.get(theirs) is not None
+    revoked = [e for e in audit.records if e.action == "sessions.revoked"]
+    assert [(e.actor, e.details["reason"], e.details["count"]) for e in revoked] == [
+        ("admin-1", "mfa_reset", 2)
+    ]
+    again, _ = service.sessions.create(service.get_user(EMAIL).id, mfa_verified=False)
+    service.disable_user(EMAIL, actor="admin-1")
+    assert service.sessions.get(again) is None and service.sessions.get(theirs) is not None
+
+
+def test_a_password_change_needs_the_current_password_and_code_and_keeps_one_session(
+    service: IdentityService, audit: RecordingAudit, clock: FakeClock
+) -> None:
+    enrollment = _enrolled(service, clock, Role.ADMIN)
+    user_id = service.get_user(EMAIL).id
+    (here, current), (there, _) = (service.sessions.create(user_id, mfa_verified=True) for _ in range(2))
+    new = "a brand new pass phrase 2026"
+    with pytest.raises(ReauthenticationFailed):
+        service.change_password(EMAIL, current_password="wrong password!", new_password=new)
+    with pytest.raises(ReauthenticationFailed):  # MFA is on: a current code is needed too
+        service.change_password(EMAIL, current_password=PASSWORD, new_password=new)
+    code = totp.code_at(enrollment.secret, clock())
+    with pytest.raises(WeakPassword):
+        service.change_password(EMAIL, current_password=PASSWORD, new_password="password1234", code=code)
+    clock.advance(seconds=30)
+    code = totp.code_at(enrollment.secret, clock())
+    service.change_password(
+        EMAIL, current_password=PASSWORD, new_password=new, code=code, keep_session=current.id
+    )
+    assert service.sessions.get(here) is not None and service.sessions.get(there) is None
+    clock.advance(seconds=30)
+    assert service.authenticate(EMAIL, new, totp.code_at(enrollment.secret, clock())).ok
+    assert service.authenticate(EMAIL, PASSWORD).outcome is AuthOutcome.INVALID_CREDENTIALS
+    assert "password.changed" in audit.actions()
+
+
+def test_an_admin_password_reset_keeps_mfa_lifts_a_lock_and_ends_all_sessions(
+    service: IdentityService, settings: IdentitySettings, audit: RecordingAudit, clock: FakeClock
+) -> None:
+    enrollment = _enrolled(service, clock, Role.FINANCE)
+    secret, _ = service.sessions.create(service.get_user(EMAIL).id, mfa_verified=True)
+    for _ in range(settings.max_failed_logins):
+        service.authenticate(EMAIL, "wrong password!")
+    assert service.get_user(EMAIL).locked_until is not None
+    with pytest.raises(WeakPassword):
+        service.reset_password(EMAIL, new_password="short", actor="admin-1")
+    service.reset_password(EMAIL, new_password="an admin set phrase 77", actor="admin-1")
+    assert audit.actions()[-2:] == ["password.reset", "sessions.revoked"]
+    assert service.get_user(EMAIL).locked_until is None and service.sessions.get(secret) is None
+    assert service.authenticate(EMAIL, "an admin set phrase 77").outcome is AuthOutcome.MFA_REQUIRED
+    code = totp.code_at(enrollment.secret, clock())
+    assert service.authenticate(EMAIL, "an admin set phrase 77", code).ok  # the second factor stayed
+
+
+def test_a_scope_names_location_ids_and_country_or_subdivision_codes() -> None:
+    scoped = UserCreate(email=EMAIL, role=Role.SUPPORT, stores=["loc_wh_us"], regions=["US", "gb", "US-NY"])
+    assert scoped.regions == ["US", "gb", "US-NY"] and scoped.stores == ["loc_wh_us"]
+    for regions in (["Europe"], ["U"], ["US-"], ["US-NEWY"], [""]):
+        with pytest.raises(ValueError, match="country code"):
+            UserCreate(email=EMAIL, role=Role.SUPPORT, regions=regions)
+    with pytest.raises(ValueError, match="location id"):
+        UserCreate(email=EMAIL, role=Role.SUPPORT, stores=["two words"])

@@ -29,6 +29,7 @@ EXPECTED = {
     "exports":         ("RA",  "RW",   "RW",    "",     "RW",   "RA",    "RW"),
     "recommendations": ("RWA", "R",    "RW",    "",     "",     "",      "RW"),
     "forecasts":       ("RWA", "R",    "R",     "",     "R",    "",      "RW"),
+    "pricing":         ("RWA", "R",    "",      "",     "R",    "",      "RW"),
 }  # fmt: skip
 LETTERS = {"R": Action.READ, "E": Action.EXPORT, "W": Action.WRITE, "A": Action.ADMIN}
 CELLS = [
@@ -51,7 +52,7 @@ def _principal(role: Role = Role.ANALYST, **scope: frozenset[str]) -> Principal:
 def test_the_expected_table_names_every_role_resource_and_action() -> None:
     assert tuple(role.value for role in Role) == ROLES
     assert set(EXPECTED) == {resource.value for resource in Resource}
-    assert len(CELLS) == len(Role) * len(Resource) * len(Action) == 392
+    assert len(CELLS) == len(Role) * len(Resource) * len(Action) == 420
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "users": {"password_hash": HIDDEN, "totp_secret": HIDDEN, "recovery_codes": HIDDEN, OTHER_FIELDS: CLEAR},
     "keys": {"key_material": HIDDEN, "wrapped_key": HIDDEN, OTHER_FIELDS: CLEAR},
     **{name: {OTHER_FIELDS: CLEAR} for name in
-       ("kpis", "marts", "inventory", "quality", "catalog", "audit", "exports", "forecasts")},
+       ("kpis", "marts", "inventory", "quality", "catalog", "audit", "exports", "forecasts", "pricing")},
 }  # fmt: skip
 CELLS = [
     (Role(role), Resource(resource), field, CODES[code])

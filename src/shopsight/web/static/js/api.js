@@ -14,8 +14,9 @@ export class ApiError extends Error {
 }
 
 function csrfToken() {
-  const found = document.cookie.split("; ").find((part) => part.startsWith("shopsight_csrf="));
-  return found ? decodeURIComponent(found.slice("shopsight_csrf=".length)) : "";
+  // "__Host-shopsight_csrf" over TLS, "shopsight_csrf" over plain HTTP
+  const found = document.cookie.split("; ").find((part) => /^(__Host-)?shopsight_csrf=/.test(part));
+  return found ? decodeURIComponent(found.slice(found.indexOf("=") + 1)) : "";
 }
 
 export function toLogin() {

@@ -12,6 +12,10 @@ function nextPath() {
   return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
 }
 
+// Single sign-on (shown only when configured) opens the same page afterwards.
+const sso = document.getElementById("sso-login");
+if (sso) sso.setAttribute("href", `/auth/oidc/login?next=${encodeURIComponent(nextPath())}`);
+
 function show(message) {
   error.textContent = message;
   error.hidden = false;

@@ -1,0 +1,94 @@
+"""statsforecast on Spark (local mode, through fugue) gives the local forecasts of the same models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from shopsight.cli.main import app
+from shopsight.engines.spark.forecast import SparkStats
+from shopsight.engines.spark.session import spark_session
+from shopsight.ml.forecast.models import BacktestPlan, LocalStats, backtest, forecast
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PLAN = BacktestPlan(freq="D", season_lengths=(7,), horizon=7, windows=2)
+MODELS = ["seasonal_naive", "auto_ets", "croston", "tsb"]
+BACKTESTED = ["auto_ets", "croston"]  # its own intervals; conformal ones (each Spark job costs seconds)
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkStats]:
+    """One local-mode session for the module (it takes about 10 s to start)."""
+    session = spark_session("local[2]", Path(tmp_path_factory.mktemp("spark")))
+    yield SparkStats(session)
+    session.stop()
+
+
+def _demand(skus: int = 6, days: int = 84) -> Any:
+    """Weekly pattern, a trend on some SKUs and intermittent zeros on others."""
+    rng = np.random.default_rng(7)
+    week = np.array([5.0, 6.0, 7.0, 8.0, 12.0, 15.0, 3.0])
+    frames = []
+    for sku in range(skus):
+        level = np.tile(week, days // 7) * (1 + sku / 2) + np.arange(days) * (sku % 2) / 10
+        units = rng.poisson(level).astype(float) * (rng.random(days) > 0.3 * (sku % 3 == 2))
+        days_index = pd.date_range("2024-01-01", periods=days, freq="D")
+        frames.append(pd.DataFrame({"unique_id": f"sku{sku}", "ds": days_index, "y": units}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("model", BACKTESTED)
+def test_spark_backtest_equals_the_local_one(spark: SparkStats, model: str) -> None:
+    demand = _demand()
+    local = backtest(model, demand, PLAN, stats=LocalStats())
+    distributed = backtest(model, demand, PLAN, stats=spark)
+    assert len(distributed) == len(local) == 6 * 2 * 7
+    keys = ["unique_id", "cutoff", "ds"]
+    joined = local.merge(distributed, on=keys, suffixes=("_local", "_spark"), validate="one_to_one")
+    assert len(joined) == len(local)
+    for column in ("y", "forecast", "lo", "hi"):
+        # fugue's output schema is float32: equal to about 7 significant digits
+        np.testing.assert_allclose(joined[f"{column}_spark"], joined[f"{column}_local"], rtol=1e-5, atol=1e-4)
+
+
+def test_spark_forecast_of_several_models_equals_the_local_one(spark: SparkStats) -> None:
+    demand = _demand()
+    local = forecast(MODELS, demand, PLAN, stats=LocalStats())
+    distributed = forecast(MODELS, demand, PLAN, stats=spark)
+    local = local.sort_values(["unique_id", "ds"], ignore_index=True)
+    assert list(distributed.columns) == list(local.columns)
+    assert len(local) == 6 * 7
+    pd.testing.assert_frame_equal(distributed[["unique_id", "ds"]], local[["unique_id", "ds"]])
+    np.testing.assert_allclose(
+        distributed[local.columns[2:]].to_numpy(dtype=float),
+        local[local.columns[2:]].to_numpy(dtype=float),
+        rtol=1e-5,
+        atol=1e-4,
+    )
+
+
+def test_cli_engine_spark_scores_like_the_local_engine(spark: SparkStats, tmp_path: Path) -> None:
+    csv = tmp_path / "sales.csv"
+    _demand(skus=4, days=70).rename(columns={"unique_id": "sku", "ds": "day", "y": "units"}).to_csv(
+        csv, index=False
+    )
+    args = ["forecast", "evaluate", "--series", str(csv), "--id-col", "sku", "--time-col", "day",
+            "--target-col", "units", "--freq", "D", "--horizon", "7", "--models", "seasonal_naive,croston",
+            "--format", "json"]  # fmt: skip
+    runs = {}
+    for engine in ("local", "spark"):  # the CLI's session is the module's one (getOrCreate)
+        result = CliRunner().invoke(app, [*args, "--engine", engine])
+        assert result.exit_code == 0, result.output
+        runs[engine] = {row["model"]: row for row in orjson.loads(result.stdout)}
+    assert runs["spark"].keys() == runs["local"].keys() == {"seasonal_naive", "croston", "auto"}
+    for model, row in runs["local"].items():
+        for key in ("mase", "smape", "rmsse", "wape", "coverage80"):
+            assert runs["spark"][model][key] == pytest.approx(row[key], rel=1e-4, abs=1e-4), (model, key)

@@ -1,0 +1,423 @@
+"""Single sign-on against a real OpenID Provider on 127.0.0.1: the browser's whole journey and every refusal.
+
+The provider (``shopsight.testing.openid_provider``) serves discovery, JWKS, authorize and token over
+HTTP and signs real RS256/ES256 ID tokens; ShopSight discovers it, exchanges codes and fetches its keys
+over the network. The test walks the browser's redirects by hand: ShopSight runs in the TestClient, the
+provider's authorization endpoint is reached with a real HTTP request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from shopsight.api.app import create_app
+from shopsight.api.auth import CSRF_COOKIE, SESSION_COOKIE
+from shopsight.api.oidc_routes import SSO_COOKIE
+from shopsight.config import load_settings
+from shopsight.platform import Platform
+from shopsight.security.audit_factory import open_audit
+from shopsight.security.identity.service import IdentityService
+from shopsight.security.policy import Role
+from shopsight.testing.auth import TEST_PASSWORD, create_user
+from shopsight.testing.openid_provider import IdpAccount, OpenIdTestProvider
+
+CLIENT_ID, CLIENT_SECRET = "shopsight", "a client secret for tests"
+ORIGIN = "http://localhost"  # TLS or loopback only: the settings refuse another plain-HTTP redirect URL
+CALLBACK = f"{ORIGIN}/auth/oidc/callback"
+REFRESH = re.compile(r'<meta http-equiv="refresh" content="0;url=([^"]+)">')
+
+ClientFactory = Callable[..., tuple[TestClient, Platform]]
+
+
+@pytest.fixture(scope="module")
+def running_provider() -> Iterator[OpenIdTestProvider]:
+    with OpenIdTestProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=CALLBACK) as idp:
+        yield idp
+
+
+@pytest.fixture
+def idp(running_provider: OpenIdTestProvider) -> OpenIdTestProvider:
+    running_provider.reset()
+    return running_provider
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, idp: OpenIdTestProvider) -> Iterator[ClientFactory]:
+    """A ShopSight app with SSO to ``idp``; keyword arguments override the ``oidc`` settings."""
+    opened: list[tuple[TestClient, Platform]] = []
+
+    def make(*, origin: str = ORIGIN, **oidc: Any) -> tuple[TestClient, Platform]:
+        settings = {"enabled": True, "provider_name": "Keycloak", "issuer": idp.issuer,
+                    "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_url": CALLBACK,
+                    **oidc}  # fmt: skip
+        platform = Platform(load_settings(home=tmp_path / f"home{len(opened)}", oidc=settings))
+        client = TestClient(create_app(platform), base_url=origin)
+        client.__enter__()
+        opened.append((client, platform))
+        return client, platform
+
+    yield make
+    for client, platform in opened:
+        client.__exit__(None, None, None)
+        platform.close()
+
+
+@pytest.fixture(scope="module")
+def shared(
+    running_provider: OpenIdTestProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, Platform]]:
+    """One app with analyst ana@example.com, for the refusals that change nothing (saves an app a test)."""
+    oidc = {"enabled": True, "issuer": running_provider.issuer, "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET, "redirect_url": CALLBACK}  # fmt: skip
+    platform = Platform(load_settings(home=tmp_path_factory.mktemp("sso") / "home", oidc=oidc))
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    with TestClient(create_app(platform), base_url=ORIGIN) as client:
+        yield client, platform
+    platform.close()
+
+
+def start(client: TestClient, next_path: str = "/overview") -> str:
+    """Open ``/auth/oidc/login``; returns the provider URL the browser is sent to."""
+    answer = client.get("/auth/oidc/login", params={"next": next_path}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+def at_provider(authorize_url: str) -> str:
+    """The browser at the provider (a real HTTP request): returns the callback URL it is sent back to."""
+    answer = httpx.get(authorize_url, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+def callback(client: TestClient, url: str) -> httpx.Response:
+    parts = urlsplit(url)
+    return client.get(f"{parts.path}?{parts.query}", follow_redirects=False)
+
+
+def sso_sign_in(client: TestClient, next_path: str = "/overview") -> httpx.Response:
+    """The whole round trip; returns ShopSight's answer to the callback."""
+    return callback(client, at_provider(start(client, next_path)))
+
+
+def refusals(platform: Platform) -> list[str]:
+    """The reasons of audited SSO refusals, oldest first."""
+    entries = open_audit(platform).read(action="auth.login.failed")
+    return [str(e.details["reason"]) for e in entries if e.details.get("method") == "oidc"]
+
+
+def assert_refused(platform: Platform, answer: httpx.Response, reason: str, status: int = 403) -> None:
+    assert answer.status_code == status, answer.text
+    assert reason in answer.text
+    assert refusals(platform)[-1:] == [reason]
+    assert SESSION_COOKIE not in answer.cookies
+
+
+# -- the journey -------------------------------------------------------------------------------------
+
+
+def test_the_login_page_offers_sso_only_when_configured(tmp_path: Path, make_client: ClientFactory) -> None:
+    sso, _ = make_client()
+    assert 'id="sso-login"' in sso.get("/login").text and "Sign in with Keycloak" in sso.get("/login").text
+    platform = Platform(load_settings(home=tmp_path / "plain"))
+    try:
+        with TestClient(create_app(platform)) as plain:
+            assert "sso-login" not in plain.get("/login").text
+            assert plain.get("/auth/oidc/login", follow_redirects=False).status_code == 404
+    finally:
+        platform.close()
+
+
+def test_a_known_user_signs_in_end_to_end(make_client: ClientFactory, idp: OpenIdTestProvider) -> None:
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    authorize = start(client, "/funnel")
+    query = parse_qs(urlsplit(authorize).query)
+    assert authorize.startswith(f"{idp.issuer}/authorize?")
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    assert query["client_id"] == [CLIENT_ID] and query["redirect_uri"] == [CALLBACK]
+    assert len(query["state"][0]) >= 43 and len(query["nonce"][0]) >= 43
+    answer = callback(client, at_provider(authorize))
+    assert answer.status_code == 200, answer.text
+    refresh = REFRESH.search(answer.text)
+    assert refresh is not None and refresh.group(1) == "/funnel"
+    id_token, access_token = idp.issued_tokens[-2:]  # V10.1.1: they stay on the server
+    sent = answer.text + "".join(answer.headers.get_list("set-cookie"))
+    assert id_token not in sent and access_token not in sent
+    assert client.get(refresh.group(1)).status_code == 200  # the dashboard page, signed in
+    me = client.get("/api/v1/me").json()
+    assert me["email"] == "ana@example.com" and me["role"] == "analyst"
+    csrf = {"X-CSRF-Token": client.cookies[CSRF_COOKIE]}
+    assert client.post("/api/v1/auth/logout", headers=csrf).status_code == 204
+    succeeded = open_audit(platform).read(action="auth.login.succeeded")[-1]
+    assert succeeded.details == {"method": "oidc", "mfa": "none"} and succeeded.actor == me["id"]
+    assert open_audit(platform).read(action="auth.oidc.linked")[-1].subject == me["id"]
+
+
+def test_sso_cookies_are_the_password_logins_cookies(make_client: ClientFactory) -> None:
+    """Same session cookie, same flags; the sign-in cookie is HttpOnly, Lax, and scoped to the flow."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    begun = client.get("/auth/oidc/login", follow_redirects=False)
+    flow_cookie = begun.headers["set-cookie"]
+    assert flow_cookie.startswith(f"{SSO_COOKIE}=") and "HttpOnly" in flow_cookie
+    assert "Path=/auth/oidc" in flow_cookie and "SameSite=lax" in flow_cookie
+    answer = callback(client, at_provider(begun.headers["location"]))
+    by_sso = {c.split("=", 1)[0]: _flags(c) for c in answer.headers.get_list("set-cookie")}
+    password = TestClient(client.app, base_url=ORIGIN).post(
+        "/api/v1/auth/login", json={"email": "ana@example.com", "password": TEST_PASSWORD}
+    )
+    by_password = {c.split("=", 1)[0]: _flags(c) for c in password.headers.get_list("set-cookie")}
+    assert by_sso[SESSION_COOKIE] == by_password[SESSION_COOKIE]
+    assert by_sso[CSRF_COOKIE] == by_password[CSRF_COOKIE]
+    assert by_sso[SSO_COOKIE] != by_sso[SESSION_COOKIE]  # deleted on the way out
+
+
+def test_over_tls_the_cookies_carry_their_prefixes(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    secure_callback = "https://localhost/auth/oidc/callback"
+    idp.redirect_uri = secure_callback
+    client, platform = make_client(origin="https://localhost", redirect_url=secure_callback)
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    begun = client.get("/auth/oidc/login", follow_redirects=False)
+    assert begun.headers["set-cookie"].startswith(f"__Secure-{SSO_COOKIE}=")
+    assert "secure" in _flags(begun.headers["set-cookie"])
+    answer = callback(client, at_provider(begun.headers["location"]))
+    assert answer.status_code == 200, answer.text
+    names = {c.split("=", 1)[0] for c in answer.headers.get_list("set-cookie")}
+    assert {f"__Host-{SESSION_COOKIE}", f"__Host-{CSRF_COOKIE}"} <= names
+    assert client.get("/api/v1/me").json()["email"] == "ana@example.com"
+
+
+def _flags(set_cookie: str) -> frozenset[str]:
+    return frozenset(part.strip().lower() for part in set_cookie.split(";")[1:])
+
+
+def test_after_the_first_sign_in_the_user_is_found_by_sub(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    """V10.5.2: the provider account stays linked to its user even when its e-mail changes."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    create_user(platform, "bob@example.com", Role.MARKETER)
+    assert sso_sign_in(client).status_code == 200
+    client.cookies.clear()
+    idp.account = IdpAccount(subject="idp-user-1", email="bob@example.com")
+    assert sso_sign_in(client).status_code == 200
+    assert client.get("/api/v1/me").json()["email"] == "ana@example.com"
+    client.cookies.clear()
+    idp.account = IdpAccount(subject="idp-user-2", email="ana@example.com")  # another account, same e-mail
+    assert_refused(platform, sso_sign_in(client), "identity_conflict")
+
+
+def test_an_es256_token_is_accepted_too(make_client: ClientFactory, idp: OpenIdTestProvider) -> None:
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    idp.tweaks.signing = "ES256"
+    assert sso_sign_in(client).status_code == 200
+
+
+def test_a_rotated_provider_key_is_fetched_again(make_client: ClientFactory, idp: OpenIdTestProvider) -> None:
+    """The JWKS is cached; a token naming a new key makes ShopSight fetch the keys once more."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    assert sso_sign_in(client).status_code == 200
+    idp.rotate_rsa_key()
+    client.cookies.clear()
+    assert sso_sign_in(client).status_code == 200
+
+
+# -- the callback must belong to this browser's sign-in -------------------------------------------------
+
+
+def test_a_wrong_or_missing_state_is_refused(make_client: ClientFactory) -> None:
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    back = at_provider(start(client))
+    forged = re.sub(r"state=[^&]+", "state=forged-state", back)
+    assert_refused(platform, callback(client, forged), "state_mismatch", 400)
+    without = re.sub(r"&?state=[^&]+", "", at_provider(start(client)))
+    assert_refused(platform, callback(client, without), "state_mismatch", 400)
+
+
+def test_a_callback_in_another_browser_is_refused(make_client: ClientFactory) -> None:
+    """V10.1.2 / V10.2.1: an attacker's callback URL does not sign a victim's browser in (login CSRF)."""
+    attacker, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    back = at_provider(start(attacker))
+    victim = TestClient(attacker.app, base_url=ORIGIN)
+    assert_refused(platform, callback(victim, back), "state_mismatch", 400)  # no sign-in cookie at all
+    start(victim)  # the victim's own sign-in under way: a cookie, but not the one for this state
+    assert_refused(platform, callback(victim, back), "state_mismatch", 400)
+    assert SESSION_COOKIE not in victim.cookies
+    assert callback(attacker, back).status_code == 400  # the forged attempt used the sign-in up
+
+
+def test_a_replayed_code_is_refused(make_client: ClientFactory, idp: OpenIdTestProvider) -> None:
+    """V10.4.2: the callback works once; a code replayed into a new sign-in is refused by the provider."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    back = at_provider(start(client))
+    flow_cookie = client.cookies[SSO_COOKIE]
+    assert callback(client, back).status_code == 200
+    client.cookies.set(SSO_COOKIE, flow_cookie, path="/auth/oidc")
+    assert_refused(platform, callback(client, back), "state_mismatch", 400)
+    code = parse_qs(urlsplit(back).query)["code"][0]
+    client.cookies.clear()
+    fresh = at_provider(start(client))
+    replay = re.sub(r"code=[^&]+", f"code={code}", fresh)
+    requests = idp.token_requests
+    assert_refused(platform, callback(client, replay), "token_exchange_failed")
+    assert idp.token_requests == requests + 1  # the provider was asked, and said no
+
+
+def test_a_provider_error_and_a_foreign_issuer_parameter_are_refused(make_client: ClientFactory) -> None:
+    """V10.2.2: an authorization response naming another issuer (RFC 9207) is a mix-up."""
+    client, platform = make_client()
+    back = at_provider(start(client))
+    assert_refused(platform, callback(client, re.sub(r"iss=[^&]+", "iss=https%3A%2F%2Fevil.example", back)),
+                   "issuer_mismatch", 502)  # fmt: skip
+    state = parse_qs(urlsplit(at_provider(start(client))).query)["state"][0]
+    denied = callback(client, f"{CALLBACK}?error=access_denied&state={state}")
+    assert_refused(platform, denied, "provider_error")
+
+
+def test_discovery_naming_another_issuer_is_refused(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    """V10.5.3: provider metadata whose issuer differs from the configured one is not used."""
+    client, platform = make_client()
+    idp.discovery_issuer = "https://evil.example"
+    answer = client.get("/auth/oidc/login", follow_redirects=False)
+    assert_refused(platform, answer, "issuer_mismatch", 502)
+
+
+# -- the ID token ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"nonce": "a nonce this browser never sent"}, "id_token_nonce_mismatch"),
+        ({"nonce": None}, "id_token_nonce_mismatch"),
+        ({"aud": "another-client"}, "id_token_wrong_audience"),
+        ({"aud": [CLIENT_ID, "another-client"], "azp": "another-client"}, "id_token_wrong_audience"),
+        ({"iss": "https://evil.example"}, "id_token_wrong_issuer"),
+        ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 3900}, "id_token_expired"),
+        ({"iat": int(time.time()) - 3600}, "id_token_too_old"),
+        ({"iat": int(time.time()) + 3600}, "id_token_invalid_claim"),
+        ({"sub": None}, "id_token_missing_claim"),
+    ],
+    ids=["wrong-nonce", "no-nonce", "wrong-aud", "azp", "wrong-iss", "expired", "old", "future", "no-sub"],
+)
+def test_bad_id_token_claims_are_refused(
+    shared: tuple[TestClient, Platform], idp: OpenIdTestProvider, claims: dict[str, Any], reason: str
+) -> None:
+    client, platform = shared
+    idp.tweaks.claims = claims
+    assert_refused(platform, sso_sign_in(client), reason)
+
+
+@pytest.mark.parametrize(
+    ("signing", "reason"),
+    [
+        ("none", "id_token_alg_not_allowed"),
+        ("HS256-public-key", "id_token_alg_not_allowed"),
+        ("RS256-foreign-key", "id_token_bad_signature"),
+    ],
+)
+def test_forged_signatures_are_refused(
+    shared: tuple[TestClient, Platform], idp: OpenIdTestProvider, signing: str, reason: str
+) -> None:
+    client, platform = shared
+    idp.tweaks.signing = signing
+    assert_refused(platform, sso_sign_in(client), reason)
+
+
+# -- who the provider's user is here ----------------------------------------------------------------------
+
+
+def test_an_unknown_email_is_refused_without_provisioning(make_client: ClientFactory) -> None:
+    client, platform = make_client()
+    assert_refused(platform, sso_sign_in(client), "unknown_user")
+    assert IdentityService.for_platform(platform).list_users() == []
+
+
+def test_an_unverified_or_foreign_domain_email_is_refused(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    client, platform = make_client(allowed_email_domains=["example.com"])
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    idp.account = IdpAccount(subject="idp-user-1", email="ana@example.com", email_verified=False)
+    assert_refused(platform, sso_sign_in(client), "email_unverified")
+    idp.account = IdpAccount(subject="idp-user-9", email="ana@example.org")
+    assert_refused(platform, sso_sign_in(client), "email_domain_not_allowed")
+
+
+def test_a_disabled_user_is_refused(make_client: ClientFactory) -> None:
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    IdentityService.for_platform(platform).disable_user("ana@example.com", actor="test")
+    assert_refused(platform, sso_sign_in(client), "disabled")
+
+
+ROLE_MAP = {"shop-analysts": "analyst", "shop-marketing": "marketer", "shop-admins": "admin"}
+
+
+def test_the_role_map_decides_the_role(make_client: ClientFactory, idp: OpenIdTestProvider) -> None:
+    client, platform = make_client(role_map=ROLE_MAP)
+    create_user(platform, "ana@example.com", Role.SUPPORT)
+    idp.account = IdpAccount(subject="s1", email="ana@example.com", groups=["staff", "shop-marketing"])
+    assert sso_sign_in(client).status_code == 200
+    assert client.get("/api/v1/me").json()["role"] == "marketer"
+    change = open_audit(platform).read(action="role.changed")[-1]
+    assert change.actor == "oidc" and change.details == {"from": "support", "to": "marketer"}
+    client.cookies.clear()
+    idp.account = IdpAccount(subject="s1", email="ana@example.com", groups=["staff"])
+    assert_refused(platform, sso_sign_in(client), "no_role")  # no match and no default role
+
+
+def test_just_in_time_provisioning_creates_the_mapped_user(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    client, platform = make_client(provision_users=True, role_map=ROLE_MAP, default_role="support")
+    idp.account = IdpAccount(subject="new-1", email="Neo@Example.com", groups="shop-analysts")  # type: ignore[arg-type]
+    assert sso_sign_in(client).status_code == 200
+    created = IdentityService.for_platform(platform).get_user("neo@example.com")
+    assert created.role is Role.ANALYST
+    assert open_audit(platform).read(action="user.created")[-1].actor == "oidc"
+    client.cookies.clear()
+    idp.account = IdpAccount(subject="new-2", email="zoe@example.com", groups=[])
+    assert sso_sign_in(client).status_code == 200
+    assert IdentityService.for_platform(platform).get_user("zoe@example.com").role is Role.SUPPORT
+
+
+def test_privileged_roles_need_mfa_at_the_provider(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    """V6.8.4: an admin signs in by SSO only when the provider says it did MFA (amr or acr)."""
+    client, platform = make_client(role_map=ROLE_MAP, mfa_acr_values=["gold"])
+    create_user(platform, "root@example.com", Role.ANALYST)
+    admin: dict[str, Any] = {"subject": "r1", "email": "root@example.com", "groups": ["shop-admins"]}
+    idp.account = IdpAccount(**admin, amr=["pwd"])
+    assert_refused(platform, sso_sign_in(client), "mfa_not_asserted")
+    assert IdentityService.for_platform(platform).get_user("root@example.com").role is Role.ANALYST
+    idp.account = IdpAccount(
+        subject="r1", email="root@example.com", groups=["shop-admins"], amr=["pwd", "mfa"]
+    )
+    assert sso_sign_in(client).status_code == 200
+    assert client.get("/api/v1/me").json()["role"] == "admin"
+    assert open_audit(platform).read(action="auth.login.succeeded")[-1].details["mfa"] == "idp"
+    client.cookies.clear()
+    idp.account = IdpAccount(**admin, acr="gold")
+    assert sso_sign_in(client).status_code == 200
