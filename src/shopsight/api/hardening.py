@@ -9,13 +9,13 @@ a machine without internet and under that policy.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopsight.logs import get_logger
 
@@ -49,41 +49,60 @@ COLLECTOR_PREFIX = "/v1/"
 MAX_API_BODY_BYTES = 64 * 1024
 DOCS_ASSETS = "/docs-assets"
 
-Next = Callable[[Request], Awaitable[Response]]
+
+class SecureHeaders:
+    """Pure ASGI middleware (no per-request task or body re-streaming, unlike ``BaseHTTPMiddleware``):
+    refuses oversized bodies and NUL in URLs, turns an unhandled error into a bare 500, and adds the
+    security headers to every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        started = False
+
+        async def secured(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if https:
+                    headers["Strict-Transport-Security"] = HSTS
+            await send(message)
+
+        refusal = _declared_too_big(scope) or _nul_in_url(scope)
+        if refusal is not None:
+            await refusal(scope, receive, secured)
+            return
+        try:
+            await self.app(scope, receive, secured)
+        except Exception:
+            # No path or query in the log line: they can carry ids; the traceback says where it failed.
+            get_logger(__name__).exception("unhandled error", method=scope.get("method"))
+            if started:  # the answer is on its way: nothing better to send than a cut connection
+                raise
+            await JSONResponse({"detail": "internal server error"}, status_code=500)(scope, receive, secured)
 
 
-async def _secure(request: Request, call_next: Next) -> Response:
-    response = _declared_too_big(request) or _nul_in_url(request) or await _answer_or_500(request, call_next)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.url.scheme == "https":
-        response.headers["Strict-Transport-Security"] = HSTS
-    return response
-
-
-async def _answer_or_500(request: Request, call_next: Next) -> Response:
-    """The route's answer; for an unhandled error a bare 500 that still gets the security headers below."""
-    try:
-        return await call_next(request)
-    except Exception:
-        # No path or query in the log line: they can carry ids; the traceback says where it failed.
-        get_logger(__name__).exception("unhandled error", method=request.method)
-        return JSONResponse({"detail": "internal server error"}, status_code=500)
-
-
-def _nul_in_url(request: Request) -> Response | None:
+def _nul_in_url(scope: Scope) -> Response | None:
     """400 for a NUL character in the path or query: no engine takes it inside a string literal."""
-    query = request.scope.get("query_string", b"").lower()
-    if "\x00" in request.url.path or b"%00" in query or b"\x00" in query:
+    query = bytes(scope.get("query_string", b"")).lower()
+    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
         return JSONResponse({"detail": "NUL characters are not allowed in URLs"}, status_code=400)
     return None
 
 
-def _declared_too_big(request: Request) -> Response | None:
+def _declared_too_big(scope: Scope) -> Response | None:
     """413 for an API request whose declared body is over the limit (the collector checks its own)."""
-    if request.url.path.startswith(COLLECTOR_PREFIX):
+    if str(scope["path"]).startswith(COLLECTOR_PREFIX):
         return None
-    declared = request.headers.get("content-length")
+    declared = Headers(scope=scope).get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_API_BODY_BYTES:
         return JSONResponse({"detail": f"body over {MAX_API_BODY_BYTES} bytes"}, status_code=413)
     return None
@@ -113,7 +132,7 @@ def harden(app: FastAPI) -> None:
             route.responses.setdefault(400, {"description": "A malformed request, e.g. NUL in the URL."})
     from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-    app.middleware("http")(_secure)
+    app.add_middleware(SecureHeaders)
     app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
     page, starter = _docs_page(app)
 

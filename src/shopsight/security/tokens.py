@@ -27,6 +27,10 @@ ISSUER = "shopsight"
 AUDIENCE = "shopsight-api"
 KEY_FILE = "jwt-signing-key.pem"
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "aud", "iss", "sub", "jti"]
+LEEWAY = timedelta(seconds=30)
+# Verified tokens remembered per issuer, so a machine's next calls skip the signature check (a third of a
+# request's cost): a token is immutable, and its expiry is still checked on every use.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class InvalidToken(ShopSightError):
@@ -81,6 +85,7 @@ class TokenIssuer:
         self.public_key: Ed25519PublicKey = key.public_key()
         self._lifetime = lifetime
         self._clock = clock
+        self._verified: dict[str, TokenClaims] = {}
 
     @property
     def lifetime(self) -> timedelta:
@@ -98,6 +103,18 @@ class TokenIssuer:
 
     def verify(self, token: str) -> TokenClaims:
         """The claims of a valid token; :class:`InvalidToken` (with the reason) otherwise."""
+        known = self._verified.get(token)
+        if known is not None:
+            if datetime.now(UTC) < known.expires_at + LEEWAY:  # the same test PyJWT applies
+                return known
+            self._verified.pop(token, None)
+        claims = self._decode(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> TokenClaims:
         try:
             claims = jwt.decode(
                 token,
@@ -106,7 +123,7 @@ class TokenIssuer:
                 audience=AUDIENCE,
                 issuer=ISSUER,
                 options={"require": REQUIRED_CLAIMS},
-                leeway=timedelta(seconds=30),
+                leeway=LEEWAY,
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(f"invalid access token: {error}") from None

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shopsight.errors import ConfigError
-from shopsight.security.tokens import AUDIENCE, ISSUER, InvalidToken, TokenIssuer, load_signing_key
+from shopsight.security.tokens import AUDIENCE, ISSUER, LEEWAY, InvalidToken, TokenIssuer, load_signing_key
 
 
 def _b64(data: bytes) -> str:
@@ -106,3 +107,17 @@ def test_the_signing_key_file_is_private(tmp_path: Path) -> None:
     os.chmod(path, 0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         load_signing_key(folder)
+
+
+def test_a_remembered_token_still_expires(tmp_path: Path) -> None:
+    key = load_signing_key(tmp_path / "keys")
+    lifetime = timedelta(minutes=15)
+    # Issued so that, leeway included, it stops being valid about two seconds from now.
+    issued = datetime.now(UTC) - lifetime - LEEWAY + timedelta(seconds=2)
+    token = TokenIssuer(key, lifetime=lifetime, clock=lambda: issued).issue("key_1", [])
+    verifier = TokenIssuer(key)
+    assert verifier.verify(token).subject == "key_1"
+    assert verifier.verify(token).subject == "key_1"  # the second answer comes from the verified cache
+    time.sleep(3)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
@@ -94,18 +95,35 @@ class Encoded:
 def factorize(values: Ids) -> tuple[Ids, Indices]:
     """The sorted unique values and each value's position among them (``np.unique(return_inverse=True)``).
 
-    Sorting 4-byte characters is what makes encoding slow: ids whose characters all fit in one byte (ASCII,
-    Latin-1, nearly every shop id) are sorted as byte strings instead, which keeps the same order.
+    Sorting every id as text is what makes encoding slow. Ids whose characters all fit in one byte (ASCII,
+    Latin-1, nearly every shop id) are hashed instead, eight bytes at a time as integers, and only the
+    distinct ids are sorted (as byte strings, which keeps the same order).
     """
     width = values.dtype.itemsize // 4
     if len(values) and width:
         codes = np.ascontiguousarray(values).view(np.uint32).reshape(len(values), width)
         if codes.max() <= 0xFF:
-            narrow = np.ascontiguousarray(codes.astype(np.uint8)).view(f"S{width}").ravel()
-            _, first, inverse = np.unique(narrow, return_index=True, return_inverse=True)
-            return values[first], inverse.reshape(-1).astype(np.intp)
+            return _hash_then_sort(values, codes.astype(np.uint8))
     uniques, inverse = np.unique(values, return_inverse=True)
     return uniques, inverse.reshape(-1).astype(np.intp)
+
+
+def _hash_then_sort(values: Ids, text: NDArray[np.uint8]) -> tuple[Ids, Indices]:
+    """``factorize`` of one-byte-per-character ids given as a (rows, width) byte matrix."""
+    rows, width = text.shape
+    padded = np.zeros((rows, -(-width // 8) * 8), dtype=np.uint8)
+    padded[:, :width] = text
+    found = np.zeros(rows, dtype=np.int64)
+    for chunk in padded.view(np.uint64).T:  # pandas hashes integers in linear time
+        part, distinct = pd.factorize(chunk)
+        found = pd.factorize(found * len(distinct) + part)[0]
+    count = int(found.max()) + 1
+    first = np.empty(count, dtype=np.intp)
+    first[found[::-1]] = np.arange(rows, dtype=np.intp)[::-1]  # each distinct id's first row
+    order = np.argsort(np.ascontiguousarray(text[first]).view(f"S{width}").ravel(), kind="stable")
+    rank = np.empty(count, dtype=np.intp)
+    rank[order] = np.arange(count, dtype=np.intp)
+    return values[first[order]], rank[found]
 
 
 def encode(train: Interactions, catalog: ItemCatalog | None = None) -> Encoded:
