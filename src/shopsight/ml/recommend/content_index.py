@@ -15,6 +15,29 @@ from shopsight.ml.recommend.interactions import Floats, ItemCatalog
 Indices = NDArray[np.intp]
 
 
+def aligned_texts(items: Vocabulary, catalog: ItemCatalog) -> np.ndarray:
+    """The catalog text of every vocabulary item (empty for items not in the catalog)."""
+    return _aligned(items, catalog, catalog.texts)
+
+
+def category_codes(items: Vocabulary, catalog: ItemCatalog) -> Indices:
+    """A category number per vocabulary item (-1 for items without category)."""
+    categories = _aligned(items, catalog, catalog.categories).astype(str)
+    _, category_index = np.unique(categories, return_inverse=True)
+    return np.where(categories == "", -1, category_index).astype(np.intp)
+
+
+def category_affinity(categories: Indices, items: Indices, weights: Floats) -> Floats:
+    """Share of the context's weight in each item's category (0 for items without category)."""
+    context = categories[items]
+    known = context >= 0
+    if not known.any():
+        return np.zeros(len(categories))
+    shares = np.bincount(context[known], weights=weights[known], minlength=int(categories.max()) + 1)
+    shares = shares / shares.sum()
+    return np.where(categories >= 0, shares[categories.clip(0)], 0.0)
+
+
 def _aligned(items: Vocabulary, catalog: ItemCatalog, column: np.ndarray) -> np.ndarray:
     """A catalog column re-ordered to the vocabulary (empty text for items not in the catalog)."""
     out = np.full(len(items), "", dtype=object)
@@ -43,11 +66,7 @@ class ContentIndex:
     @classmethod
     def build(cls, items: Vocabulary, catalog: ItemCatalog) -> ContentIndex:
         """TF-IDF of the catalog texts, aligned to ``items``."""
-        vectors = _tfidf(_aligned(items, catalog, catalog.texts))
-        categories = _aligned(items, catalog, catalog.categories).astype(str)
-        _, category_index = np.unique(categories, return_inverse=True)
-        category_index = np.where(categories == "", -1, category_index)
-        return cls(vectors=vectors, categories=category_index.astype(np.intp))
+        return cls(vectors=_tfidf(aligned_texts(items, catalog)), categories=category_codes(items, catalog))
 
     def has_text(self, item: int) -> bool:
         """Whether ``item`` has at least one term."""
@@ -67,10 +86,4 @@ class ContentIndex:
 
     def category_affinity(self, items: Indices, weights: Floats) -> Floats:
         """Share of the context's weight in each item's category (0 for items without category)."""
-        context = self.categories[items]
-        known = context >= 0
-        if not known.any():
-            return np.zeros(len(self.categories))
-        shares = np.bincount(context[known], weights=weights[known], minlength=int(self.categories.max()) + 1)
-        shares = shares / shares.sum()
-        return np.where(self.categories >= 0, shares[self.categories.clip(0)], 0.0)
+        return category_affinity(self.categories, items, weights)

@@ -35,6 +35,7 @@ from shopsight.ml.recommend.interactions import (
     unix_seconds,
 )
 from shopsight.ml.recommend.models.content import ContentRecommender
+from shopsight.ml.recommend.models.content_embeddings import ContentEmbeddingsRecommender
 from shopsight.ml.recommend.models.factorization import ALSRecommender, BPRRecommender
 from shopsight.ml.recommend.models.neighbors import (
     BoughtTogetherRecommender,
@@ -92,6 +93,7 @@ def model_factory(
         "als": lambda: als(seed=seed),
         "bpr": lambda: BPRRecommender(seed=seed),
         "content": ContentRecommender,
+        "content-embeddings": ContentEmbeddingsRecommender,
         "hybrid": lambda: HybridRecommender(source_factories(data, seed), task=data.task, seed=seed),
     }
     key = name.replace("_", "-")
@@ -100,7 +102,10 @@ def model_factory(
     return factories[key]
 
 
-MODEL_NAMES = ("hybrid", "als", "bpr", "item-knn", "session-knn", "fbt", "content", "popularity", "trending")
+MODEL_NAMES = (
+    "hybrid", "als", "bpr", "item-knn", "session-knn", "fbt", "content", "popularity", "trending",
+    "content-embeddings",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
