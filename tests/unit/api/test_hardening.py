@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import re
 import subprocess
 import time
@@ -12,16 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from shopsight.api.app import create_app
 from shopsight.api.hardening import MAX_API_BODY_BYTES
 from shopsight.platform import Platform
 from shopsight.testing.crash import free_port, shopsight_command
+from shopsight.testing.tls import self_signed_certificate
 
 
 @pytest.fixture
@@ -64,32 +59,8 @@ def test_an_oversized_api_body_is_refused_before_routing(client: TestClient) -> 
     assert answer.status_code == 413
 
 
-LOCAL = "127.0.0.1"
-
-
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOCAL)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOCAL))]), False)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 def test_serve_over_tls(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     port = free_port()
     command = shopsight_command(tmp_path / "home", "serve", "--port", str(port), "--tls-cert", str(cert),
                                 "--tls-key", str(key))  # fmt: skip
@@ -112,7 +83,7 @@ def test_serve_over_tls(tmp_path: Path) -> None:
 
 
 def test_tls_needs_both_files(tmp_path: Path) -> None:
-    cert, _key = _self_signed(tmp_path)
+    cert, _key = self_signed_certificate(tmp_path)
     result = subprocess.run(shopsight_command(tmp_path / "home", "serve", "--tls-cert", str(cert)),
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2 and "go together" in result.stderr
