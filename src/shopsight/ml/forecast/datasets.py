@@ -70,7 +70,8 @@ def m4_hourly(root: Path) -> SeriesSet:
     time is an integer step because M4 publishes no timestamps for these files.
     """
     parts = [_m4_long(_require(root / name)) for name in M4_HOURLY_FILES]
-    offsets = parts[0].groupby("unique_id")["step"].max() + 1
+    # Steps count from 1 in both files (column V2 is step 1): test step 1 follows the last training step.
+    offsets = parts[0].groupby("unique_id")["step"].max()
     test = parts[1].assign(step=parts[1]["step"] + parts[1]["unique_id"].map(offsets))
     frame = pd.concat([parts[0], test]).rename(columns={"step": "ds"})
     frame = frame.sort_values(["unique_id", "ds"], ignore_index=True)
