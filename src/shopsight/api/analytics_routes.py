@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -150,6 +151,18 @@ def _etag(version: str, request: Request, audience: str = "") -> str:
 def _not_modified(request: Request, etag: str) -> bool:
     sent = request.headers.get("if-none-match", "")
     return etag in {tag.strip() for tag in sent.split(",")} or sent.strip() == "*"
+
+
+def _sort_keys(
+    spec: str | None, default: tuple[str, ...], sortable: Callable[[str], bool], *, hint: str = ""
+) -> tuple[str, ...]:
+    """The requested sort (``-`` for descending), refusing columns the caller may not order by (400,
+    followed by ``hint``, e.g. the columns it may)."""
+    keys = tuple(part.strip() for part in (spec or "").split(",") if part.strip())
+    refused = sorted(key.removeprefix("-") for key in keys if not sortable(key.removeprefix("-")))
+    if refused:
+        raise HTTPException(400, f"cannot sort by {', '.join(refused)}{hint}")
+    return keys or default
 
 
 def _answer(

@@ -26,6 +26,7 @@ from shopsight.api.analytics_routes import (
     Problem,
     _answer,
     _exported,
+    _sort_keys,
 )
 from shopsight.api.auth import Caller, Security, authorize, check
 from shopsight.api.planning_models import (
@@ -106,14 +107,8 @@ def _respond(request: Request, run_id: str, body: BaseModel | pa.Table, filename
 
 def sort_keys(spec: str | None, default: tuple[str, ...], item: type[BaseModel]) -> tuple[str, ...]:
     """The requested sort, refusing columns the items do not have (or cannot order by: lists)."""
-    keys = tuple(part.strip() for part in (spec or "").split(",") if part.strip())
     sortable = {name for name, info in item.model_fields.items() if "list" not in str(info.annotation)}
-    refused = sorted(key.removeprefix("-") for key in keys if key.removeprefix("-") not in sortable)
-    if refused:
-        raise HTTPException(
-            400, f"cannot sort by {', '.join(refused)}; sortable: {', '.join(sorted(sortable))}"
-        )
-    return keys or default
+    return _sort_keys(spec, default, sortable.__contains__, hint=f"; sortable: {', '.join(sorted(sortable))}")
 
 
 def select(table: pa.Table, filters: dict[str, str | None], sort: tuple[str, ...]) -> pa.Table:

@@ -44,7 +44,8 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
     return ibis.ifelse(below == 0, ibis.null("float64"), numerator.cast("float64") / below)
 
 
-def _count(flag: ir.BooleanValue) -> ir.IntegerScalar:
+def count_where(flag: ir.BooleanValue) -> ir.IntegerScalar:
+    """How many rows ``flag`` holds for (an int64 aggregate)."""
     return flag.cast("int64").sum().cast("int64")
 
 
@@ -117,11 +118,11 @@ def _traffic(sessions: ir.Table, dims: Sequence[str]) -> ir.Table:
         users=person.nunique().cast("int64"),
         new_users=ibis.ifelse(sessions.first_session_date == sessions.period, person, none).nunique(),
         returning_users=ibis.ifelse(sessions.first_session_date < sessions.period, person, none).nunique(),
-        sessions_with_product_view=_count(sessions.product_views > 0),
-        sessions_with_cart=_count(cart),
-        sessions_with_checkout=_count(sessions.checkouts > 0),
-        sessions_with_order=_count(ordered),
-        sessions_abandoning_cart=_count(cart & ~ordered),
+        sessions_with_product_view=count_where(sessions.product_views > 0),
+        sessions_with_cart=count_where(cart),
+        sessions_with_checkout=count_where(sessions.checkouts > 0),
+        sessions_with_order=count_where(ordered),
+        sessions_abandoning_cart=count_where(cart & ~ordered),
     )
 
 
@@ -382,7 +383,7 @@ def mart_funnel(ctx: BuildContext) -> ir.Table:
         reached.append(done if not reached else reached[-1] & done)
     daily = sessions.group_by(period=sessions.session_date).aggregate(
         step_1=sessions.count().cast("int64"),
-        **{f"step_{number}": _count(flag) for number, flag in enumerate(reached, start=2)},
+        **{f"step_{number}": count_where(flag) for number, flag in enumerate(reached, start=2)},
     )
     steps = []
     for number, (step, _column) in enumerate(FUNNEL_STEPS, start=1):
@@ -412,8 +413,8 @@ def mart_promotions(ctx: BuildContext) -> ir.Table:
     viewed, none = promo.event_name == PROMOTION_VIEWED, ibis.null("string")
     daily = promo.group_by(period=promo.event_date, promotion_id=_label(promo.promotion_id)).aggregate(
         promotion_name=ctx.json(promo.properties, "$.name").max(),
-        promotion_views=_count(viewed),
-        promotion_clicks=_count(~viewed),
+        promotion_views=count_where(viewed),
+        promotion_clicks=count_where(~viewed),
         viewers=ibis.ifelse(viewed, promo.person_id, none).nunique().cast("int64"),
         clickers=ibis.ifelse(~viewed, promo.person_id, none).nunique().cast("int64"),
     )

@@ -11,13 +11,9 @@ import ibis
 import ibis.expr.types as ir
 
 from shopsight.warehouse.context import BuildContext
-from shopsight.warehouse.transforms.marts import UNKNOWN, ratio
+from shopsight.warehouse.transforms.marts import UNKNOWN, count_where, ratio
 
 LIST_VIEWED, PRODUCT_CLICKED = "Product List Viewed", "Product Clicked"
-
-
-def _count(flag: ir.BooleanValue) -> ir.IntegerScalar:
-    return flag.cast("int64").sum().cast("int64")
 
 
 def _feedback_events(ctx: BuildContext) -> ir.Table:
@@ -49,9 +45,9 @@ def mart_recs_ctr(ctx: BuildContext) -> ir.Table:
     events = _feedback_events(ctx)
     view, none = events.is_view, ibis.null("string")
     daily = events.group_by(["period", "model", "version", "surface"]).aggregate(
-        list_views=_count(view),
+        list_views=count_where(view),
         impressions=ibis.ifelse(view, events.shown, 0).sum().cast("int64"),
-        clicks=_count(~view),
+        clicks=count_where(~view),
         viewers=ibis.ifelse(view, events.person_id, none).nunique().cast("int64"),
         clickers=ibis.ifelse(~view, events.person_id, none).nunique().cast("int64"),
     )
