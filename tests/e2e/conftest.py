@@ -62,6 +62,7 @@ class Dashboard:
 
     base_url: str
     accounts: dict[Role, Account]
+    scoped: Account  # an analyst whose region scope is the United States and Great Britain
 
 
 def _wait_until_up(base_url: str) -> None:
@@ -93,6 +94,10 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     publish_demo_store(platform, events=4_000, days=30, seed=11)  # about a month of traffic
     plan_warehouse(platform.settings)  # the forecast, inventory and pricing pages read the plan
     accounts = _accounts(platform)
+    scoped_email = "us-gb-analyst@e2e.shopsight.test"
+    scoped = Account(
+        scoped_email, Role.ANALYST, create_user(platform, scoped_email, Role.ANALYST, regions=("US", "GB"))
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
@@ -102,7 +107,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url)
-        yield Dashboard(base_url, accounts)
+        yield Dashboard(base_url, accounts, scoped)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

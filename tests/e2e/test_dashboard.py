@@ -158,6 +158,32 @@ def test_overview_cards_show_numbers_and_the_change_vs_the_previous_period(
     page.close()
 
 
+def test_a_region_scoped_analyst_sees_figures_for_their_countries_only(
+    fresh_context: BrowserContext, dashboard: Any, fill_sign_in: SignInForm, screenshots: Path
+) -> None:
+    """The overview and country pages slice to one of the analyst's countries; pages that add up every
+    country are not in the navigation and explain the refusal when opened."""
+    page = fresh_context.new_page()
+    problems = PageProblems(page)
+    fill_sign_in(page, dashboard.base_url, dashboard.scoped, None)
+    expect(page).to_have_url(f"{dashboard.base_url}/overview", timeout=15_000)
+    assert min(_charts_drawn(page)) > 0
+    expect(page.locator(".kpi")).to_have_count(6)
+    countries = page.locator("select[name=country] option").all_inner_texts()
+    assert countries == ["GB", "US"]
+    assert "country=GB" in (page.locator("a.csv").first.get_attribute("href") or "")
+    assert not {"Funnel", "Retention", "Top products"} & set(page.locator("#nav a").all_inner_texts())
+    _shoot(page, screenshots, "scoped-overview")
+    page.goto(f"{dashboard.base_url}/countries")
+    _charts_drawn(page)
+    shown = page.locator("table tbody tr td:first-child").all_inner_texts()
+    assert shown and set(shown) <= {"GB", "US"}
+    page.goto(f"{dashboard.base_url}/funnel")
+    expect(page.locator(".forbidden")).to_contain_text("add up every country")
+    assert [m for m in problems.messages if "403" not in m] == []  # the refused page's own status only
+    page.close()
+
+
 def test_tables_sort_by_a_column_click(signed_in: SignedIn, dashboard: Any) -> None:
     page, _ = _open(signed_in(Role.ADMIN), f"{dashboard.base_url}/countries")
     _charts_drawn(page)

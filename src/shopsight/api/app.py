@@ -65,8 +65,8 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
     app.include_router(build_entity_router(platform, reader, security))
     app.include_router(build_user_router(security))
     app.include_router(build_audit_router(platform, security))
-    app.include_router(build_recs_router(platform, security))
-    app.include_router(build_planning_router(platform, security))
+    app.include_router(build_recs_router(platform, security, reader))
+    app.include_router(build_planning_router(platform, security, reader))
     sso_provider = None
     if settings.oidc.enabled:
         sso = SingleSignOn.for_platform(platform, identity=security.identity, audit=security.audit)

@@ -52,6 +52,7 @@ from shopsight.api.entity_models import (
     StockLevel,
     StockPage,
 )
+from shopsight.api.scoping import row_scope
 from shopsight.platform import Platform
 from shopsight.privacy.keystore import KeyShredded
 from shopsight.security.policy import (
@@ -224,14 +225,9 @@ def _audience(caller: Caller, purpose: str | None = None) -> str:
     return f"{caller.principal.role.value}|{where}|{purpose or ''}"
 
 
-def _row_scope(caller: Caller) -> RowScope:
-    """The rows the caller's store / region scope lets them see."""
-    return RowScope(stores=caller.principal.scope.stores, regions=caller.principal.scope.regions)
-
-
 def _by_country(view: Callable[[Tables], ir.Table], caller: Caller) -> Callable[[Tables], ir.Table]:
     """``view`` narrowed to the countries of the caller's scope."""
-    scope = _row_scope(caller)
+    scope = row_scope(caller)
     return lambda tables: scope.by_country(view(tables))
 
 
@@ -408,7 +404,7 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
             with reader.current() as (version, tables):
                 stored = customer_ids.stored(caller, customer_id, tables)
                 _require(tables, "dim_customer", "fact_order", "fact_payment", "fact_session", "fact_review")
-                scope = _row_scope(caller)
+                scope = row_scope(caller)
                 found = customer_360(tables, stored, limit=SECTION_LIMIT, scope=scope) if stored else None
         except (UnknownTable, NothingPublished) as error:
             raise _raise_for(error) from error
@@ -466,7 +462,7 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
                 found = order_detail(
                     _require(tables, "fact_order", "fact_order_item", "fact_payment"),
                     order_id,
-                    scope=_row_scope(caller),
+                    scope=row_scope(caller),
                 )
         except (UnknownTable, NothingPublished) as error:
             raise _raise_for(error) from error
@@ -541,7 +537,7 @@ def build_entity_router(platform: Platform, reader: WarehouseReader, security: S
     ) -> Response:
         """Stock per SKU and location: the current level, or every end-of-day level reported from / to."""
         csv, (start, end) = format is OutputFormat.csv, _date_range(start, end)
-        view = _stock_view(current=start is None and end is None, scope=_row_scope(caller))
+        view = _stock_view(current=start is None and end is None, scope=row_scope(caller))
         query = TableQuery(
             filters=_filters(product_id=product_id, location_id=location_id),
             start=start,

@@ -4,7 +4,10 @@ price suggestions, all read from the stored plan (``shopsight plan run``; quicks
 The plan's tables are small (a row per product x location, a few weeks of days per series). The router
 loads the current run's tables once and keeps them until a newer run is stored, so a request only filters,
 sorts and pages Arrow tables. Lists are paged and sortable; the replenishment plan exports as CSV with the
-inventory export right (audited). Answers carry an ETag of (plan run, request); 404 before the first plan.
+inventory export right (audited). Answers carry an ETag of (plan run, caller's scope, request); 404 before
+the first plan. A caller with a store / region scope sees the series, risks and replenishment lines of the
+locations inside it only (a transfer by its destination), and no price suggestions: those add up every
+location's demand, like the KPIs a scoped caller cannot read unsliced.
 """
 
 from __future__ import annotations
@@ -44,9 +47,11 @@ from shopsight.api.planning_models import (
     StockRisk,
     StockRiskPage,
 )
+from shopsight.api.scoping import Kind, ScopeIds, audience, row_scope
 from shopsight.ml.planning.store import PLAN_TABLES, NoPlan, PlanInfo, PlanStore, plans_dir
 from shopsight.platform import Platform
 from shopsight.security.policy import Action, Resource
+from shopsight.warehouse.reader import WarehouseReader
 
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
@@ -100,9 +105,38 @@ def summary(info: PlanInfo) -> PlanSummary:
     return PlanSummary.model_validate(info.model_dump())
 
 
-def _respond(request: Request, run_id: str, body: BaseModel | pa.Table, filename: str) -> Response:
-    """JSON or CSV with the plan run's ETag; 304 when the client already has it."""
-    return _answer(request, run_id, body, filename, version_header="X-Plan-Run")
+def _respond(
+    request: Request, run_id: str, body: BaseModel | pa.Table, filename: str, caller: Caller
+) -> Response:
+    """JSON or CSV with the ETag of the plan run and the caller's scope; 304 when the client has it."""
+    return _answer(request, run_id, body, filename, audience=audience(caller), version_header="X-Plan-Run")
+
+
+class ScopedPlan:
+    """The plan's rows a caller's scope admits: those at its locations."""
+
+    def __init__(self, ids: ScopeIds) -> None:
+        self._ids = ids
+
+    def locations(self, caller: Caller) -> frozenset[str] | None:
+        """The location ids the caller may see (None: every one)."""
+        scope = row_scope(caller)
+        return None if scope.unlimited else self._ids.admitted(Kind.locations, scope)
+
+    def rows(self, table: pa.Table, caller: Caller) -> pa.Table:
+        """``table``'s rows at the caller's locations."""
+        allowed = self.locations(caller)
+        if allowed is None:
+            return table
+        return table.filter(pc.is_in(table["location_id"], pa.array(sorted(allowed), pa.string())))
+
+    def refuse_aggregates(self, caller: Caller) -> None:
+        """403 for a scoped caller: the answer adds up every location."""
+        if not row_scope(caller).unlimited:
+            raise HTTPException(
+                403,
+                "price suggestions add up every location's demand: your store / region scope excludes them",
+            )
 
 
 def sort_keys(spec: str | None, default: tuple[str, ...], item: type[BaseModel]) -> tuple[str, ...]:
@@ -159,7 +193,8 @@ def _daily_units(rows: list[dict[str, Any]]) -> list[ActualPoint]:
 def product_forecast(
     info: PlanInfo, tables: dict[str, pa.Table], product_id: str, location_id: str | None
 ) -> ProductForecast:
-    """A product's actuals and forecast at one location, or every location together; 404 when unknown."""
+    """A product's actuals and forecast at one location, or every location of ``tables`` together; 404
+    when unknown."""
     series = select(tables["series"], {"product_id": product_id}, ("location_id",)).to_pylist()
     if not series:
         raise HTTPException(
@@ -179,10 +214,12 @@ def product_forecast(
     )  # fmt: skip
 
 
-def build_planning_router(platform: Platform, security: Security) -> APIRouter:
-    """Forecasts, stock risk, replenishment and price suggestions under ``/api/v1``."""
+def build_planning_router(platform: Platform, security: Security, reader: WarehouseReader) -> APIRouter:
+    """Forecasts, stock risk, replenishment and price suggestions under ``/api/v1``; ``reader``'s locations
+    define what a scoped caller sees."""
     router = APIRouter(prefix="/api/v1")
     plan = PlanTables(PlanStore(plans_dir(platform.settings)))
+    scoped = ScopedPlan(ScopeIds(reader))
     forecast_reader = Depends(authorize(security, Resource.FORECASTS, Action.READ))
     stock_reader = Depends(authorize(security, Resource.INVENTORY, Action.READ))
     pricing_reader = Depends(authorize(security, Resource.PRICING, Action.READ))
@@ -190,14 +227,15 @@ def build_planning_router(platform: Platform, security: Security) -> APIRouter:
     @router.get("/forecasts", tags=["forecasts"], response_model=ForecastSeriesPage, responses=_PROBLEMS)
     def list_forecasts(
         request: Request, location_id: Filter = None, category: Filter = None, model: Filter = None,
-        sort: SortSpec = None, page: PageNo = 1, page_size: PageSize = 100, _caller: Caller = forecast_reader,
+        sort: SortSpec = None, page: PageNo = 1, page_size: PageSize = 100, caller: Caller = forecast_reader,
     ) -> Response:  # fmt: skip
         """Every product x location series with its chosen model, most expected units first."""
         info, tables = plan.current()
         order = sort_keys(sort, ("-forecast_units", "product_id", "location_id"), ForecastSeries)
         filters = {"location_id": location_id, "category": category, "model": model}
-        rows = select(tables["series"], filters, order)
-        return _respond(request, info.run_id, page_of(info, rows, page, page_size, ForecastSeriesPage), "")
+        rows = select(scoped.rows(tables["series"], caller), filters, order)
+        body = page_of(info, rows, page, page_size, ForecastSeriesPage)
+        return _respond(request, info.run_id, body, "", caller)
 
     @router.get(
         "/forecasts/{product_id}", tags=["forecasts"], response_model=ProductForecast, responses=_PROBLEMS
@@ -205,17 +243,19 @@ def build_planning_router(platform: Platform, security: Security) -> APIRouter:
     def get_forecast(
         request: Request, product_id: Annotated[str, Path(max_length=200)],
         location_id: Annotated[str | None, Query(max_length=200, description="Default: every one.")] = None,
-        _caller: Caller = forecast_reader,
+        caller: Caller = forecast_reader,
     ) -> Response:  # fmt: skip
         """A product's recent daily units and its daily forecast with 80% / 95% intervals."""
         info, tables = plan.current()
-        return _respond(request, info.run_id, product_forecast(info, tables, product_id, location_id), "")
+        visible = {name: scoped.rows(tables[name], caller) for name in ("series", "actuals", "forecast")}
+        body = product_forecast(info, visible, product_id, location_id)
+        return _respond(request, info.run_id, body, "", caller)
 
     @router.get("/inventory/risk", tags=["inventory"], response_model=StockRiskPage, responses=_PROBLEMS)
     def list_risk(
         request: Request, location_id: Filter = None, status: Filter = None, product_id: Filter = None,
         category: Filter = None, sort: SortSpec = None, page: PageNo = 1, page_size: PageSize = 100,
-        _caller: Caller = stock_reader,
+        caller: Caller = stock_reader,
     ) -> Response:  # fmt: skip
         """Stock policy and risk per product x location, highest stock-out risk first."""
         info, tables = plan.current()
@@ -226,8 +266,8 @@ def build_planning_router(platform: Platform, security: Security) -> APIRouter:
             "product_id": product_id,
             "category": category,
         }
-        rows = select(tables["risk"], filters, order)
-        return _respond(request, info.run_id, page_of(info, rows, page, page_size, StockRiskPage), "")
+        rows = select(scoped.rows(tables["risk"], caller), filters, order)
+        return _respond(request, info.run_id, page_of(info, rows, page, page_size, StockRiskPage), "", caller)
 
     @router.get(
         "/inventory/replenishment", tags=["inventory"], response_model=ReplenishmentPage, responses=_LISTED
@@ -244,29 +284,32 @@ def build_planning_router(platform: Platform, security: Security) -> APIRouter:
         info, tables = plan.current()
         order = sort_keys(sort, ("order_by", "product_id", "location_id", "kind"), ReplenishmentLine)
         rows = select(
-            tables["replenishment"],
+            scoped.rows(tables["replenishment"], caller),
             {"location_id": location_id, "kind": kind, "product_id": product_id},
             order,
         )
         if csv:
             _exported(security, caller, rows.num_rows, "replenishment")
-            return _respond(request, info.run_id, rows, "replenishment")
-        return _respond(request, info.run_id, page_of(info, rows, page, page_size, ReplenishmentPage), "")
+            return _respond(request, info.run_id, rows, "replenishment", caller)
+        body = page_of(info, rows, page, page_size, ReplenishmentPage)
+        return _respond(request, info.run_id, body, "", caller)
 
     @router.get(
         "/pricing/suggestions", tags=["pricing"], response_model=PriceSuggestionPage, responses=_PROBLEMS
     )
     def list_price_suggestions(
         request: Request, action: Filter = None, category: Filter = None, product_id: Filter = None,
-        sort: SortSpec = None, page: PageNo = 1, page_size: PageSize = 100, _caller: Caller = pricing_reader,
+        sort: SortSpec = None, page: PageNo = 1, page_size: PageSize = 100, caller: Caller = pricing_reader,
     ) -> Response:  # fmt: skip
         """Price suggestions with expected weekly units, revenue and margin, drivers and binding guardrails;
-        by default price changes first, largest expected margin gain first."""
+        by default price changes first, largest expected margin gain first. 403 to a scoped caller."""
+        scoped.refuse_aggregates(caller)
         info, tables = plan.current()
         order = sort_keys(sort, (), PriceSuggestion)
         rows = select(
             tables["pricing"], {"action": action, "category": category, "product_id": product_id}, order
         )
-        return _respond(request, info.run_id, page_of(info, rows, page, page_size, PriceSuggestionPage), "")
+        body = page_of(info, rows, page, page_size, PriceSuggestionPage)
+        return _respond(request, info.run_id, body, "", caller)
 
     return router

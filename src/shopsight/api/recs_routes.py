@@ -5,6 +5,11 @@ request costs a few dict lookups and numpy operations, and the body is written b
 the answer (the pydantic models below describe it in the OpenAPI schema). 503 while no model is trained.
 Each answer carries a ``request_id`` the storefront echoes in its feedback events
 (:mod:`shopsight.ml.recommend.feedback`); ``/models`` lists the registry's versions and offline metrics.
+
+A caller with a store / region scope gets a user's recommendations only for a customer inside it (the
+customer's country among the scope's countries, read from the warehouse); any other user id, known or not,
+answers 404 like a customer outside the scope on the entity routes. Item, session and cart answers name
+products only, which no scope restricts.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from shopsight.api.auth import Security, authorize
+from shopsight.api.auth import Caller, Security, authorize
+from shopsight.api.scoping import Kind, ScopeIds, row_scope
 from shopsight.ml.recommend.registry import ModelRegistry
 from shopsight.ml.recommend.serving import (
     RECOMMENDER,
@@ -29,6 +36,7 @@ from shopsight.ml.recommend.serving import (
 )
 from shopsight.platform import Platform
 from shopsight.security.policy import Action, Resource
+from shopsight.warehouse.reader import WarehouseReader
 
 MAX_K = 50
 MAX_CONTEXT_ITEMS = 100
@@ -84,6 +92,7 @@ Count = Annotated[int, Query(ge=1, le=MAX_K, description="How many items to retu
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Sign in or send a bearer token."},
     403: {"description": "The caller may not read recommendations."},
+    404: {"description": "A user outside the caller's store / region scope (scoped callers only)."},
     503: {"description": "No recommendation model is trained yet."},
 }
 
@@ -110,11 +119,13 @@ def _versions(registry: ModelRegistry) -> ModelVersions:
     return ModelVersions(name=RECOMMENDER, active_version=active, versions=public)
 
 
-def build_recs_router(platform: Platform, security: Security) -> APIRouter:
-    """The recommendation routes and the model list, guarded by the ``recommendations`` read right."""
+def build_recs_router(platform: Platform, security: Security, reader: WarehouseReader) -> APIRouter:
+    """The recommendation routes and the model list, guarded by the ``recommendations`` read right; a
+    scoped caller's user lookups are checked against ``reader``'s customers."""
     live = LiveRecommender(ModelRegistry(platform.metadata, models_dir(platform.settings)))
+    scoped = ScopeIds(reader)
     router = APIRouter(prefix="/api/v1/recs", tags=["recommendations"])
-    reader = Depends(authorize(security, Resource.RECOMMENDATIONS, Action.READ))
+    recs_reader = Depends(authorize(security, Resource.RECOMMENDATIONS, Action.READ))
 
     async def service() -> RecommenderService:
         current = live.current()
@@ -125,7 +136,7 @@ def build_recs_router(platform: Platform, security: Security) -> APIRouter:
     served = Depends(service)
     guarded: dict[int | str, dict[str, Any]] = {code: _PROBLEMS[code] for code in (401, 403)}
 
-    @router.get("/models", response_model=ModelVersions, responses=guarded, dependencies=[reader])
+    @router.get("/models", response_model=ModelVersions, responses=guarded, dependencies=[recs_reader])
     def models() -> ModelVersions:
         """Registered versions with parameters, hold-out metrics, creation time and which one is served."""
         return _versions(live.registry)  # a metadata query: FastAPI runs this sync handler in a thread
@@ -135,16 +146,22 @@ def build_recs_router(platform: Platform, security: Security) -> APIRouter:
     options: dict[str, Any] = {
         "response_model": Recommendations,
         "responses": _PROBLEMS,
-        "dependencies": [reader],
+        "dependencies": [recs_reader],
     }
 
     @router.get("/users/{user_id}", **options)
     async def for_user(
         user_id: Annotated[str, Path(max_length=200)], k: Count = 10,
         segment: Annotated[str | None, Query(max_length=100, description="Context of a new user.")] = None,
-        recs: RecommenderService = served,
+        recs: RecommenderService = served, caller: Caller = recs_reader,
     ) -> Response:  # fmt: skip
-        """Top items for a user; a user the model never saw gets the popularity of ``segment`` (or all)."""
+        """Top items for a user; a user the model never saw gets the popularity of ``segment`` (or all).
+        A caller with a store / region scope gets 404 for a user who is not a customer inside it."""
+        scope = row_scope(caller)
+        if not scope.unlimited and user_id not in await run_in_threadpool(
+            scoped.admitted, Kind.customers, scope
+        ):
+            raise HTTPException(404, "no such customer in your store / region scope")
         return _json(recs.for_user(user_id, k=k, segment=segment))
 
     @router.get("/items/{item_id}/similar", **options)

@@ -14,25 +14,29 @@ TEST_PASSWORD = "correct horse battery staple 9"
 
 
 def create_user(
-    platform: Platform, email: str, role: Role, *, pii_clearance: bool = False, password: str = TEST_PASSWORD
-) -> str | None:
-    """Create a user; returns the TOTP secret to enrol with when the role needs MFA (else None)."""
+    platform: Platform, email: str, role: Role, *, pii_clearance: bool = False, password: str = TEST_PASSWORD,
+    stores: tuple[str, ...] = (), regions: tuple[str, ...] = (),
+) -> str | None:  # fmt: skip
+    """Create a user (with a store / region scope when given); returns the TOTP secret to enrol with when
+    the role needs MFA (else None)."""
     identity = IdentityService.for_platform(platform)
-    user = identity.create_user(
-        UserCreate(email=email, role=role, pii_clearance=pii_clearance), password=password
+    wanted = UserCreate(
+        email=email, role=role, pii_clearance=pii_clearance, stores=list(stores), regions=list(regions)
     )
+    user = identity.create_user(wanted, password=password)
     if not user.mfa_required:
         return None
     return identity.enroll_mfa(email, password=password).secret
 
 
 def sign_in(
-    client: TestClient, platform: Platform, role: Role, *, email: str | None = None
-) -> dict[str, str]:
-    """Create a user with ``role``, sign ``client`` in (its cookie jar keeps the session); returns the
-    headers a state-changing request needs (the CSRF token)."""
+    client: TestClient, platform: Platform, role: Role, *, email: str | None = None,
+    stores: tuple[str, ...] = (), regions: tuple[str, ...] = (),
+) -> dict[str, str]:  # fmt: skip
+    """Create a user with ``role`` (and scope), sign ``client`` in (its cookie jar keeps the session);
+    returns the headers a state-changing request needs (the CSRF token)."""
     address = email or f"{role.value}@example.com"
-    secret = create_user(platform, address, role)
+    secret = create_user(platform, address, role, stores=stores, regions=regions)
     code = pyotp.TOTP(secret).now() if secret else None
     answer = client.post(
         "/api/v1/auth/login", json={"email": address, "password": TEST_PASSWORD, "code": code}

@@ -3,6 +3,11 @@
 A page is an HTML shell (header, role-aware navigation, an empty ``<main>``) plus one JavaScript module
 that fills ``<main>`` from the JSON API. The shell has no inline script or style, so the strict
 Content-Security-Policy holds; Plotly is loaded only on pages that draw charts.
+
+A viewer with a store / region scope sees rows inside it only (the API enforces it). Pages whose figures
+add up every country (funnel, retention, top products, recommendation CTR, pricing) have no rows to cut:
+they leave such a viewer's navigation and explain why when opened. The shell names the viewer's scope
+countries (``data-scope``) so pages that can slice by country (overview, revenue by country) do.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class Page:
     resource: Resource
     charts: bool = True
     in_nav: bool = True
+    adds_up_everything: bool = False  # its figures sum every country: not for a viewer with a scope
 
     @property
     def path(self) -> str:
@@ -40,15 +46,15 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("overview", "Overview", Resource.KPIS),
-    Page("funnel", "Funnel", Resource.MARTS),
-    Page("retention", "Retention", Resource.MARTS),
+    Page("funnel", "Funnel", Resource.MARTS, adds_up_everything=True),
+    Page("retention", "Retention", Resource.MARTS, adds_up_everything=True),
     Page("countries", "Revenue by country", Resource.MARTS),
-    Page("products", "Top products", Resource.MARTS),
-    Page("recommendations", "Recommendations", Resource.RECOMMENDATIONS),
+    Page("products", "Top products", Resource.MARTS, adds_up_everything=True),
+    Page("recommendations", "Recommendations", Resource.RECOMMENDATIONS, adds_up_everything=True),
     Page("customers", "Customers", Resource.CUSTOMERS),
     Page("forecast", "Demand forecast", Resource.FORECASTS),
     Page("inventory", "Inventory plan", Resource.INVENTORY, charts=False),
-    Page("pricing", "Pricing", Resource.PRICING, charts=False),
+    Page("pricing", "Pricing", Resource.PRICING, charts=False, adds_up_everything=True),
     Page("quality", "Data quality", Resource.QUALITY),
     Page("catalog", "Catalog & lineage", Resource.CATALOG),
     Page("audit", "Audit log", Resource.AUDIT, charts=False),
@@ -64,7 +70,7 @@ _SHELL = Template(
 <title>$title · ShopSight</title>
 <link rel="stylesheet" href="$static/css/app.css">
 </head>
-<body data-page="$page">
+<body data-page="$page"$scope>
 <header class="topbar">
 <a class="brand" href="/">ShopSight</a>
 <button type="button" class="nav-toggle" aria-controls="nav" aria-expanded="false">Menu</button>
@@ -121,6 +127,43 @@ def _nav(allowed: list[Page], current: str) -> str:
     return "".join(items)
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: e-mail, role, and the store / region scope (both empty: everything)."""
+
+    email: str
+    role: str
+    stores: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+    @property
+    def scoped(self) -> bool:
+        """Whether a store / region scope narrows what the viewer sees."""
+        return bool(self.stores or self.regions)
+
+    def countries(self) -> list[str]:
+        """The country codes a scoped viewer's figures may be sliced to (none for a store scope)."""
+        if self.stores:
+            return []
+        return sorted({region.upper() for region in self.regions if "-" not in region})
+
+    def may_see(self, page: Page) -> bool:
+        """Whether the page has figures for this viewer's scope."""
+        return not (self.scoped and page.adds_up_everything)
+
+
+_OUT_OF_SCOPE = (
+    '<p class="forbidden" role="alert">These figures add up every country and store; your store / region '
+    "scope ($where) covers part of them only. Overview and Revenue by country show your countries.</p>"
+)
+
+
+def _scope_attribute(viewer: Viewer) -> str:
+    if not viewer.scoped:
+        return ""
+    return f' data-scope="{escape(",".join(viewer.countries()))}"'
+
+
 def _scripts(page: Page, *, forbidden: bool) -> str:
     if forbidden:
         return f'<script type="module" src="{STATIC}/js/shell.js"></script>'
@@ -128,22 +171,28 @@ def _scripts(page: Page, *, forbidden: bool) -> str:
     return plotly + f'<script type="module" src="{STATIC}/js/pages/{page.name}.js"></script>'
 
 
-def render_page(page: Page, *, allowed: list[Page], email: str, role: str, forbidden: bool = False) -> str:
-    """The HTML shell of ``page`` for a signed-in viewer; ``forbidden`` shows the refusal instead."""
-    body = (
-        '<p class="forbidden" role="alert">Forbidden: your role may not open this page.</p>'
-        if forbidden
-        else '<div id="page-root" aria-live="polite"><p class="loading">Loading…</p></div>'
-    )
+def _body(page: Page, viewer: Viewer, *, forbidden: bool) -> str:
+    if forbidden:
+        return '<p class="forbidden" role="alert">Forbidden: your role may not open this page.</p>'
+    if not viewer.may_see(page):
+        where = ", ".join([*viewer.stores, *viewer.regions])
+        return Template(_OUT_OF_SCOPE).substitute(where=escape(where))
+    return '<div id="page-root" aria-live="polite"><p class="loading">Loading…</p></div>'
+
+
+def render_page(page: Page, *, allowed: list[Page], viewer: Viewer, forbidden: bool = False) -> str:
+    """The HTML shell of ``page`` for a signed-in viewer; ``forbidden`` shows the refusal instead, and a
+    page with no figures for the viewer's scope says so."""
     return _SHELL.substitute(
         title=escape(page.title),
         static=STATIC,
         page=page.name,
-        nav=_nav([p for p in allowed if p.in_nav], page.name),
-        email=escape(email),
-        role=escape(role),
-        body=body,
-        scripts=_scripts(page, forbidden=forbidden),
+        scope=_scope_attribute(viewer),
+        nav=_nav([p for p in allowed if p.in_nav and viewer.may_see(p)], page.name),
+        email=escape(viewer.email),
+        role=escape(viewer.role),
+        body=_body(page, viewer, forbidden=forbidden),
+        scripts=_scripts(page, forbidden=forbidden or not viewer.may_see(page)),
     )
 
 

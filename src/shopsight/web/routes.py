@@ -17,7 +17,16 @@ from fastapi.staticfiles import StaticFiles
 
 from shopsight.api.auth import Security, session_secret
 from shopsight.security.identity.models import UserPublic
-from shopsight.web.pages import PAGES, PAGES_BY_NAME, PLOTLY_URL, STATIC, Page, render_login, render_page
+from shopsight.web.pages import (
+    PAGES,
+    PAGES_BY_NAME,
+    PLOTLY_URL,
+    STATIC,
+    Page,
+    Viewer,
+    render_login,
+    render_page,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Pages are per-user (navigation, e-mail): never cached by a shared cache, revalidated by the browser.
@@ -41,6 +50,10 @@ def _viewer(security: Security, request: Request) -> UserPublic | None:
     return None if user is None or user.disabled else user
 
 
+def _as_viewer(user: UserPublic) -> Viewer:
+    return Viewer(user.email, user.role.value, tuple(user.stores), tuple(user.regions))
+
+
 def _allowed_pages(security: Security, user: UserPublic) -> list[Page]:
     grants = security.enforcer.grants(user.role)
     return [page for page in PAGES if page.permission in grants]
@@ -55,8 +68,9 @@ def _page_response(security: Security, request: Request, page: Page) -> Response
     if user is None:
         return _to_login(request)
     allowed = _allowed_pages(security, user)
-    forbidden = page not in allowed
-    html = render_page(page, allowed=allowed, email=user.email, role=user.role.value, forbidden=forbidden)
+    viewer = _as_viewer(user)
+    forbidden = page not in allowed or not viewer.may_see(page)
+    html = render_page(page, allowed=allowed, viewer=viewer, forbidden=page not in allowed)
     return HTMLResponse(html, status_code=403 if forbidden else 200, headers=_NO_STORE)
 
 
@@ -75,7 +89,8 @@ def build_web_router(security: Security, *, sso_provider: str | None = None) -> 
         user = _viewer(security, request)
         if user is None:
             return _to_login(request)
-        allowed = _allowed_pages(security, user)
+        viewer = _as_viewer(user)
+        allowed = [page for page in _allowed_pages(security, user) if viewer.may_see(page)]
         if not allowed:
             return HTMLResponse("<p>Your role has no dashboard pages.</p>", status_code=403)
         return RedirectResponse(allowed[0].path, status_code=303)

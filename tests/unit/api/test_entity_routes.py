@@ -20,6 +20,9 @@ from fastapi.testclient import TestClient
 from shopsight.api.app import create_app
 from shopsight.api.entity_routes import PSEUDONYM_KEY
 from shopsight.engines import open_warehouse_engine
+from shopsight.ml.recommend.registry import ModelRegistry
+from shopsight.ml.recommend.serving import models_dir
+from shopsight.ml.recommend.training import WAREHOUSE_TABLES, from_warehouse, train
 from shopsight.platform import Platform
 from shopsight.security.audit_factory import open_audit
 from shopsight.security.identity.settings import IdentitySettings
@@ -540,6 +543,40 @@ def test_store_and_subdivision_scopes_see_their_locations_stock_and_no_orders(
     expected = {i for i, loc in located.items() if f"{loc['country']}-{loc['region']}" == subdivision}
     assert {row["location_id"] for row in _all(by_region, STOCK)} == expected & set(stocked)
     assert _all(by_region, ORDERS) == []
+
+
+def test_a_scoped_user_gets_recommendations_only_for_customers_inside_the_scope(
+    app: FastAPI, platform: Platform, engine_rows: Callable[[str], list[dict[str, Any]]]
+) -> None:
+    """The scope holds on the recommendation routes too: another country's customer is 404, like unknown."""
+    engine = open_warehouse_engine(platform.settings, "duckdb")
+    try:
+        version = WarehouseStore(platform.settings.warehouse_dir).current()
+        tables = {name: table.to_pyarrow() for name, table in published_tables(engine, version).items()
+                  if name in WAREHOUSE_TABLES}  # fmt: skip
+    finally:
+        engine.close()
+    train(
+        "popularity",
+        from_warehouse(tables),
+        registry=ModelRegistry(platform.metadata, models_dir(platform.settings)),
+    )
+    current = [c for c in engine_rows("dim_customer") if c["is_current"]]
+    mine = max({c["country"] for c in current}, key=lambda code: sum(c["country"] == code for c in current))
+    inside = next(c["customer_id"] for c in current if c["country"] == mine)
+    foreign = next(c["customer_id"] for c in current if c["country"] != mine)
+    scoped = _scoped_client(app, platform, Role.MARKETER, regions=[mine])
+    unscoped = _scoped_client(app, platform, Role.MARKETER)
+    recs = "/api/v1/recs/users"
+    assert scoped.get(f"{recs}/{inside}").status_code == 200
+    assert scoped.get(f"{recs}/{foreign}").status_code == 404
+    assert scoped.get(f"{recs}/nobody-at-all").status_code == 404  # unknown users fail closed
+    assert unscoped.get(f"{recs}/{foreign}").status_code == 200
+    assert unscoped.get(f"{recs}/nobody-at-all").status_code == 200  # popularity for a new visitor
+    product = engine_rows("dim_product")[0]["product_id"]
+    assert scoped.get(f"/api/v1/recs/items/{product}/similar").status_code == 200  # products: no scope
+    by_store = _scoped_client(app, platform, Role.MARKETER, stores=["loc_wh_us"])
+    assert by_store.get(f"{recs}/{inside}").status_code == 404  # customers carry no store
 
 
 def test_a_scoped_user_gets_kpis_and_marts_of_their_countries_only(

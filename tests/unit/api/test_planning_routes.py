@@ -13,11 +13,14 @@ from fastapi.testclient import TestClient
 
 from shopsight.api.app import create_app
 from shopsight.config import load_settings
+from shopsight.engines import open_warehouse_engine
 from shopsight.ml.planning.store import PlanInfo, PlanStore, plans_dir
 from shopsight.platform import Platform
 from shopsight.security.audit_factory import open_audit
 from shopsight.security.policy import Role
 from shopsight.testing.auth import sign_in
+from shopsight.warehouse.reader import published_tables
+from shopsight.warehouse.store import WarehouseStore
 
 Planned = tuple[Platform, PlanInfo]
 FORECASTS, RISK, PLAN = "/api/v1/forecasts", "/api/v1/inventory/risk", "/api/v1/inventory/replenishment"
@@ -127,6 +130,57 @@ def test_price_suggestions_for_finance_not_for_marketing(clients: dict[Role, Tes
     assert refused.status_code == 403 and "pricing" in refused.json()["detail"]
     assert clients[Role.MARKETER].get(RISK).status_code == 403
     assert clients[Role.SUPPORT].get(FORECASTS).status_code == 403
+
+
+def _locations(planned: Planned) -> list[dict[str, object]]:
+    platform = planned[0]
+    engine = open_warehouse_engine(platform.settings, "duckdb")
+    try:
+        version = WarehouseStore(platform.settings.warehouse_dir).current()
+        return published_tables(engine, version)["dim_location"].to_pyarrow().to_pylist()
+    finally:
+        engine.close()
+
+
+def test_a_scoped_caller_sees_the_plan_of_their_locations_only(app: FastAPI, planned: Planned) -> None:
+    """The store / region scope holds on the plan: series, risk and lines at other locations are gone, a
+    product's forecast adds up the caller's locations only, and price suggestions (all locations) are 403."""
+    series = _rows(planned, "series")
+    located = {str(loc["location_id"]): loc for loc in _locations(planned)}
+    planned_at = sorted({str(row["location_id"]) for row in series})
+    assert len(planned_at) > 1, "the demo plan should cover several locations"
+    store = planned_at[0]
+    country = str(located[store]["country"])
+    in_country = {i for i, loc in located.items() if loc["country"] == country} & set(planned_at)
+    assert in_country != set(planned_at), "pick a demo where one country does not hold every location"
+    with TestClient(app) as by_store, TestClient(app) as by_country, TestClient(app) as everyone:
+        sign_in(by_store, planned[0], Role.FINANCE, email="plan-store@example.com", stores=(store,))
+        sign_in(by_country, planned[0], Role.FINANCE, email="plan-country@example.com", regions=(country,))
+        sign_in(everyone, planned[0], Role.FINANCE, email="plan-all@example.com")
+        for client, allowed in ((by_store, {store}), (by_country, in_country)):
+            for path in (FORECASTS, RISK, PLAN):
+                items = client.get(path, params={"page_size": 1000}).json()["items"]
+                assert {item["location_id"] for item in items} <= allowed, path
+            seen = client.get(FORECASTS, params={"page_size": 1000}).json()
+            assert seen["total"] == sum(str(row["location_id"]) in allowed for row in series)
+            csv_rows = list(csv.DictReader(io.StringIO(client.get(PLAN, params={"format": "csv"}).text)))
+            assert {row["location_id"] for row in csv_rows} <= allowed
+            assert client.get(PRICES).status_code == 403
+        assert everyone.get(PRICES).status_code == 200
+        elsewhere = next(row for row in series if str(row["location_id"]) not in in_country)
+        product = str(elsewhere["product_id"])
+        only_there = {str(row["location_id"]) for row in series if row["product_id"] == product}
+        mine = by_country.get(f"{FORECASTS}/{product}", params={"location_id": elsewhere["location_id"]})
+        assert mine.status_code == 404
+        full = everyone.get(f"{FORECASTS}/{product}").json()
+        assert set(full["locations"]) == only_there
+        scoped_view = by_country.get(f"{FORECASTS}/{product}")
+        if only_there & in_country:
+            assert set(scoped_view.json()["locations"]) == only_there & in_country
+        else:
+            assert scoped_view.status_code == 404
+        same_url = f"{FORECASTS}?page_size=1000"
+        assert everyone.get(same_url).headers["ETag"] != by_country.get(same_url).headers["ETag"]
 
 
 def test_every_route_says_there_is_no_plan_yet(tmp_path: Path) -> None:

@@ -145,3 +145,31 @@ def test_a_marketer_opens_the_recommendations_page_whose_data_the_api_serves(
         "versions": [],
     }
     assert "mart_recs_ctr" in {mart["name"] for mart in client.get("/api/v1/marts").json()}
+
+
+def test_a_scoped_analyst_is_shown_the_pages_with_figures_for_their_countries(
+    client: TestClient, platform: Platform
+) -> None:
+    """Pages that add up every country leave a scoped viewer's navigation and explain the refusal; the
+    pages that slice by country know the viewer's countries."""
+    sign_in(client, platform, Role.ANALYST, regions=("us", "GB", "US-NY"))
+    overview = client.get("/overview")
+    assert overview.status_code == 200 and 'data-scope="GB,US"' in overview.text
+    summed = {p.path for p in PAGES if p.adds_up_everything}
+    assert {"/funnel", "/retention", "/products", "/recommendations", "/pricing"} == summed
+    assert set(_nav(overview.text)) == {p.path for p in PAGES if p.name != "audit"} - summed
+    for path in summed & {"/funnel", "/retention", "/products"}:
+        refused = client.get(path)
+        assert refused.status_code == 403 and "add up every country" in refused.text, path
+        assert f"js/pages{path}.js" not in refused.text  # nothing asks the API for figures it refuses
+    assert 'data-scope="GB,US"' in client.get("/countries").text
+
+
+def test_a_store_scoped_viewer_has_no_countries_to_slice_by(client: TestClient, platform: Platform) -> None:
+    sign_in(client, platform, Role.ANALYST, stores=("loc_wh_us",))
+    assert 'data-scope=""' in client.get("/overview").text
+
+
+def test_an_unscoped_viewer_has_no_scope_attribute(client: TestClient, platform: Platform) -> None:
+    sign_in(client, platform, Role.ANALYST)
+    assert "data-scope" not in client.get("/overview").text

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from shopsight.web.pages import PAGES, render_login, render_page
+from shopsight.web.pages import PAGES, Viewer, render_login, render_page
 from shopsight.web.routes import STATIC_DIR
 
 HOSTILE_EMAIL = '"><script>alert(1)</script><img src=x onerror=alert(2)>@evil.example'
@@ -40,7 +40,8 @@ def _parsed(html: str) -> _Inputs:
 
 def test_pages_escape_what_the_server_writes_into_them() -> None:
     """V1.2.1: the viewer's e-mail (the one value from the database in the shell) is HTML-escaped."""
-    html = render_page(PAGES[0], allowed=list(PAGES), email=HOSTILE_EMAIL, role="analyst")
+    hostile = Viewer(HOSTILE_EMAIL, "analyst", regions=('US"><script>alert(1)</script>',))
+    html = render_page(PAGES[0], allowed=list(PAGES), viewer=hostile)
     assert "<script>alert" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     parsed = _parsed(html)
@@ -60,12 +61,14 @@ def test_the_password_field_is_masked_and_password_managers_work() -> None:
     assert "paste" not in script
 
 
+ADMIN = Viewer("a@example.com", "admin")
+
+
 def test_every_page_offers_sign_out() -> None:
     """V7.4.4: the sign-out button is in the shell of every page, refused pages included."""
     for page in PAGES:
         for forbidden in (False, True):
-            html = render_page(page, allowed=list(PAGES), email="a@example.com", role="admin",
-                               forbidden=forbidden)  # fmt: skip
+            html = render_page(page, allowed=list(PAGES), viewer=ADMIN, forbidden=forbidden)
             assert 'id="sign-out"' in html, page.name
             assert "js/shell.js" in html or f"js/pages/{page.name}.js" in html
 

@@ -1,10 +1,12 @@
-// Revenue by country: a world map of net revenue and the per-country figures.
+// Revenue by country: a world map of net revenue and the per-country figures. A viewer with a region scope
+// sees one of their countries at a time (the API refuses rows that add up others).
 import "../shell.js";
 import { martCsvUrl, martRows } from "../api.js";
 import { chartBox, plot } from "../charts.js";
-import { failureNotice, groupBy, render, section, sum } from "../dom.js";
+import { failureNotice, groupBy, notice, render, section, sum } from "../dom.js";
 import { currentFilters, filterForm, rangeOf } from "../filters.js";
 import { iso3 } from "../iso3.js";
+import { STORES_ONLY, scopeCountries } from "../scope.js";
 import { sortableTable } from "../table.js";
 
 function perCountry(rows) {
@@ -15,11 +17,20 @@ function perCountry(rows) {
   });
 }
 
+const SCOPE = scopeCountries();
+
+// The mart's filters: the date range, and for a scoped viewer one of their countries.
+function martParams(filters) {
+  return SCOPE ? { ...rangeOf(filters), country: SCOPE.includes(filters.country) ? filters.country : SCOPE[0] } : rangeOf(filters);
+}
+
 async function show(filters) {
-  const form = filterForm([{ name: "from", label: "From" }, { name: "to", label: "To" }], filters, show);
+  const specs = [{ name: "from", label: "From" }, { name: "to", label: "To" }];
+  if (SCOPE) specs.push({ name: "country", label: "Country", options: SCOPE.map((code) => [code, code]) });
+  const form = filterForm(specs, filters, show);
   let rows;
   try {
-    rows = await martRows("mart_revenue_by_country", rangeOf(filters));
+    rows = await martRows("mart_revenue_by_country", martParams(filters));
   } catch (error) {
     render(form, failureNotice(error, "revenue by country"));
     return;
@@ -31,7 +42,7 @@ async function show(filters) {
     form,
     section("Net revenue by order country", chartBox("country-map", "World map of net revenue by country")),
     section("Ranking", chartBox("country-bars", "Net revenue per country")),
-    section("Countries", sortableTable({ columns, rows: countries, csvUrl: martCsvUrl("mart_revenue_by_country", rangeOf(filters)) })),
+    section("Countries", sortableTable({ columns, rows: countries, csvUrl: martCsvUrl("mart_revenue_by_country", martParams(filters)) })),
   );
   const mapped = countries.filter((row) => iso3(row.country));
   await Promise.all([
@@ -44,4 +55,5 @@ async function show(filters) {
   ]);
 }
 
-show(currentFilters());
+if (SCOPE && !SCOPE.length) render(notice("forbidden", STORES_ONLY));
+else show(currentFilters());

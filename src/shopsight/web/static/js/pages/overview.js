@@ -1,9 +1,11 @@
 // Overview: KPI cards compared with the previous period, revenue and orders over time, the rows as a table.
+// A viewer with a region scope picks one of their countries (the API refuses figures that add up others).
 import "../shell.js";
 import { getJson, martRows, query } from "../api.js";
 import { chartBox, plot } from "../charts.js";
-import { el, failureNotice, formatChange, formatValue, render, section } from "../dom.js";
+import { el, failureNotice, formatChange, formatValue, notice, render, section } from "../dom.js";
 import { currentFilters, daysBefore, filterForm } from "../filters.js";
+import { STORES_ONLY, scopeCountries } from "../scope.js";
 import { sortableTable } from "../table.js";
 
 const CARD_METRICS = ["revenue", "orders", "aov", "conversion_rate", "sessions", "new_customers"];
@@ -21,8 +23,8 @@ async function distinct(mart, column, allLabel) {
 }
 
 // The last day with data, so the default range shows the newest 30 days the warehouse has.
-async function defaultRange() {
-  const answer = await getJson(`/api/v1/kpis${query({ metrics: "orders", grain: "day" })}`);
+async function defaultRange(country) {
+  const answer = await getJson(`/api/v1/kpis${query({ metrics: "orders", grain: "day", country })}`);
   const to = answer.rows.length ? answer.rows[answer.rows.length - 1].period : new Date().toISOString().slice(0, 10);
   return { from: daysBefore(to, 29), to };
 }
@@ -91,15 +93,22 @@ async function show(filters, units, options) {
 }
 
 async function main() {
+  const scope = scopeCountries();
+  if (scope && !scope.length) {
+    render(notice("forbidden", STORES_ONLY));
+    return;
+  }
+  const filters = currentFilters({ grain: "day", ...(scope ? { country: scope[0] } : {}) });
+  if (scope && !scope.includes(filters.country)) filters.country = scope[0];
   try {
     const [metrics, range, countries, channels] = await Promise.all([
       getJson("/api/v1/kpis/metrics"),
-      defaultRange(),
-      distinct("mart_revenue_by_country", "country", "All countries"),
-      distinct("mart_cac_by_channel", "channel", "All channels"),
+      defaultRange(filters.country),
+      scope ? scope.map((code) => [code, code]) : distinct("mart_revenue_by_country", "country", "All countries"),
+      scope ? [["", "All channels"]] : distinct("mart_cac_by_channel", "channel", "All channels"),
     ]);
     const units = Object.fromEntries(metrics.map((metric) => [metric.name, metric.unit]));
-    await show(currentFilters({ ...range, grain: "day" }), units, { countries, channels });
+    await show({ ...range, ...filters }, units, { countries, channels });
   } catch (error) {
     render(failureNotice(error, "KPIs"));
   }
