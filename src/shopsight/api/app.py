@@ -59,7 +59,12 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
 
     app.include_router(build_collector_router(platform))
     security = Security.for_platform(platform)
-    app.include_router(build_auth_router(security))
+    sso = (
+        SingleSignOn.for_platform(platform, identity=security.identity, audit=security.audit)
+        if settings.oidc.enabled
+        else None
+    )
+    app.include_router(build_auth_router(security, sso.logout_url if sso is not None else None))
     app.include_router(build_session_router(security))
     app.include_router(build_analytics_router(platform, reader, security))
     app.include_router(build_entity_router(platform, reader, security))
@@ -68,8 +73,7 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
     app.include_router(build_recs_router(platform, security, reader))
     app.include_router(build_planning_router(platform, security, reader))
     sso_provider = None
-    if settings.oidc.enabled:
-        sso = SingleSignOn.for_platform(platform, identity=security.identity, audit=security.audit)
+    if sso is not None:
         app.include_router(build_oidc_router(security, sso))
         sso_provider = settings.oidc.provider_name
     install_dashboard(app, security, sso_provider=sso_provider)

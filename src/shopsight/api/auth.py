@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from shopsight.config import path_from_url
 from shopsight.events.enrich import describe_user_agent
 from shopsight.platform import Platform
-from shopsight.security.audit import AuditSink
+from shopsight.security.audit import AuditSink, JsonValue
 from shopsight.security.audit_factory import open_audit
 from shopsight.security.identity.api_keys import ApiKeyStore, UnknownApiKey
 from shopsight.security.identity.models import AuthOutcome, AuthResult, UserPublic
@@ -204,6 +204,16 @@ class SignedIn(BaseModel):
     csrf_token: str
 
 
+class SignedOut(BaseModel):
+    """Where the browser goes next: the sign-in page, or the single sign-on provider's end-session page
+    (so signing out of ShopSight signs out of the provider's session too)."""
+
+    redirect: str
+
+
+ProviderLogout = Callable[[str], str | None]  # a session's ID token -> the provider's end-session URL
+
+
 class TokenRequest(BaseModel):
     """An API key to exchange for an access token."""
 
@@ -265,8 +275,9 @@ def _refuse(result: AuthResult) -> HTTPException:
     return HTTPException(_FAILED.get(result.outcome, 401), result.public_reason)
 
 
-def build_auth_router(security: Security) -> APIRouter:
-    """``/api/v1/auth/*`` and ``/api/v1/me``."""
+def build_auth_router(security: Security, provider_logout: ProviderLogout | None = None) -> APIRouter:
+    """``/api/v1/auth/*`` and ``/api/v1/me``; ``provider_logout`` (single sign-on on) names where a
+    session signed in through the provider signs out there."""
     router = APIRouter(prefix="/api/v1", tags=["auth"])
     problems: dict[int | str, dict[str, Any]] = {
         401: {"description": "Wrong credentials, or a code is needed."},
@@ -287,15 +298,20 @@ def build_auth_router(security: Security) -> APIRouter:
             raise _refuse(result)
         return _sign_in(security, request, response, result.user)
 
-    @router.post("/auth/logout", status_code=204, responses=problems)
-    def logout(request: Request, response: Response) -> None:
-        """End this browser's session (needs the CSRF token)."""
+    @router.post("/auth/logout", response_model=SignedOut, responses=problems)
+    def logout(request: Request, response: Response) -> SignedOut:
+        """End this browser's session (needs the CSRF token); a single sign-on session also gets the
+        provider's end-session address to go to next."""
         caller = _from_session(security, request)
         secret = session_secret(request)
         if secret:
             security.sessions.revoke(secret)
-        security.audit.record(action="auth.logout", actor=caller.principal.user_id)
+        token = caller.session.sso_id_token if caller.session is not None else None
+        at_provider = provider_logout(token) if token and provider_logout is not None else None
+        details: dict[str, JsonValue] = {"provider_logout": at_provider is not None}
+        security.audit.record(action="auth.logout", actor=caller.principal.user_id, details=details)
         expire_session_cookies(request, response)
+        return SignedOut(redirect=at_provider or "/login")
 
     @router.get("/me", response_model=Me, responses=problems)
     def me(request: Request) -> Me:

@@ -65,8 +65,9 @@ def _start_session(security: Security, request: Request, response: Response, sig
         security.sessions.revoke(presented)
     user_agent, ip = client_of(request)
     secret, session = security.sessions.create(
-        signed.user.id, mfa_verified=signed.mfa_verified, user_agent=user_agent, ip=ip
-    )
+        signed.user.id, mfa_verified=signed.mfa_verified, user_agent=user_agent, ip=ip,
+        sso_id_token=signed.id_token,
+    )  # fmt: skip
     secure = request.url.scheme == "https"
     for name, value, httponly in ((SESSION_COOKIE, secret, True), (CSRF_COOKIE, session.csrf_token, False)):
         response.set_cookie(

@@ -113,4 +113,6 @@ web_sessions = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("user_agent", String(120), nullable=True),  # a summary (browser and OS), not the header
     Column("ip", String(64), nullable=True),  # the address the session signed in from
+    # Single sign-on only: the provider's ID token, sent back as the hint when the user signs out there.
+    Column("sso_id_token", Text, nullable=True),
 )

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.engine import RowMapping
 
@@ -48,6 +48,7 @@ class WebSession(BaseModel):
     last_seen_at: datetime
     user_agent: str | None = None
     ip: str | None = None
+    sso_id_token: str | None = Field(default=None, repr=False)  # a single sign-on's ID token (logout hint)
 
     def csrf_matches(self, sent: str | None) -> bool:
         """Whether a request carried this session's CSRF token (constant-time)."""
@@ -55,7 +56,7 @@ class WebSession(BaseModel):
 
 
 def upgrade_session_table(metadata: Engine) -> None:
-    """Recreate ``web_sessions`` when it predates the ``id`` / ``user_agent`` / ``ip`` columns.
+    """Recreate ``web_sessions`` when it predates a column (``id``, ``user_agent``, ``ip``, ``sso_id_token``).
 
     Sessions are short-lived, so dropping the old table (everyone signs in again) is the whole migration.
     """
@@ -80,9 +81,11 @@ class SessionStore:
         upgrade_session_table(metadata)
 
     def create(
-        self, user_id: str, *, mfa_verified: bool, user_agent: str | None = None, ip: str | None = None
-    ) -> tuple[str, WebSession]:
-        """A new session for ``user_id``: (cookie secret, session). The secret is never stored."""
+        self, user_id: str, *, mfa_verified: bool, user_agent: str | None = None, ip: str | None = None,
+        sso_id_token: str | None = None,
+    ) -> tuple[str, WebSession]:  # fmt: skip
+        """A new session for ``user_id``: (cookie secret, session). The secret is never stored;
+        ``sso_id_token``: the ID token of a single sign-on, to sign out at the provider with."""
         secret, now = secrets.token_urlsafe(32), self._clock()
         session = WebSession(
             id=secrets.token_hex(16),
@@ -93,6 +96,7 @@ class SessionStore:
             last_seen_at=now,
             user_agent=user_agent[:USER_AGENT_CHARS] if user_agent else None,
             ip=ip[:IP_CHARS] if ip else None,
+            sso_id_token=sso_id_token,
         )
         with self._metadata.begin() as conn:
             conn.execute(insert(web_sessions).values(id_hash=_digest(secret), **session.model_dump()))

@@ -4,8 +4,10 @@ It does what a relying party meets at Keycloak or any provider: discovery, a JWK
 an authorization endpoint that checks the client, the exact redirect URI and a PKCE S256 challenge and
 signs the configured account in at once, and a token endpoint that authenticates the client
 (``client_secret_basic``), redeems a code once and within a minute, checks the PKCE verifier and
-returns an ID token signed for real. Tests change :attr:`OpenIdTestProvider.account` (who signs in) and
-:attr:`OpenIdTestProvider.tweaks` (what the next ID token does wrong) between sign-ins.
+returns an ID token signed for real, and an end-session endpoint (RP-initiated logout) that accepts only
+an ID token it issued to this client as the hint and a registered post-logout address. Tests change
+:attr:`OpenIdTestProvider.account` (who signs in) and :attr:`OpenIdTestProvider.tweaks` (what the next ID
+token does wrong) between sign-ins.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ class OpenIdTestProvider:
         self.discovery_issuer: str | None = None  # set to serve a discovery document naming another issuer
         self.token_requests = 0
         self.issued_tokens: list[str] = []  # every ID and access token handed out, newest last
+        self.post_logout_redirect_uri = redirect_uri.rsplit("/auth/", 1)[0] + "/login"
+        self.ended_sessions: list[str] = []  # the ``sub`` of every ID token hint logged out, in order
         self._grants: dict[str, _Grant] = {}
         self._lock = threading.Lock()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -112,6 +116,7 @@ class OpenIdTestProvider:
         self.tweaks = TokenTweaks()
         self.discovery_issuer = None
         self.redirect_uri = self._registered_redirect
+        self.ended_sessions = []
 
     def rotate_rsa_key(self) -> None:
         """Replace the RSA signing key with a new one under a new ``kid`` (the JWKS changes with it)."""
@@ -144,6 +149,7 @@ class OpenIdTestProvider:
                 Route("/jwks", self._jwks),
                 Route("/authorize", self._authorize),
                 Route("/token", self._token, methods=["POST"]),
+                Route("/logout", self._end_session),
             ]
         )
 
@@ -154,6 +160,7 @@ class OpenIdTestProvider:
                 "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token",
                 "jwks_uri": f"{self.issuer}/jwks",
+                "end_session_endpoint": f"{self.issuer}/logout",
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
@@ -162,6 +169,25 @@ class OpenIdTestProvider:
                 "authorization_response_iss_parameter_supported": True,
             }
         )
+
+    async def _end_session(self, request: Request) -> Response:
+        """RP-initiated logout: the hint must be an ID token issued here for this client; then back to the
+        registered post-logout address with the state."""
+        params = dict(request.query_params)
+        hint = params.get("id_token_hint", "")
+        if hint not in self.issued_tokens or params.get("client_id", self.client_id) != self.client_id:
+            return JSONResponse(
+                {"error": "invalid_request", "detail": "unknown id_token_hint"}, status_code=400
+            )
+        if params.get("post_logout_redirect_uri") != self.post_logout_redirect_uri:
+            return JSONResponse(
+                {"error": "invalid_request", "detail": "unregistered redirect"}, status_code=400
+            )
+        claims = json.loads(base64.urlsafe_b64decode(hint.split(".")[1] + "=="))
+        self.ended_sessions.append(str(claims["sub"]))
+        back = self.post_logout_redirect_uri
+        state = params.get("state")
+        return RedirectResponse(f"{back}?{urlencode({'state': state})}" if state else back, status_code=303)
 
     async def _jwks(self, request: Request) -> Response:
         keys = [self.rsa_key.as_dict(private=False), self.ec_key.as_dict(private=False)]

@@ -151,7 +151,7 @@ def test_session_cookie_flags_and_csrf_on_logout(client: TestClient, app_platfor
     assert cookie.has_nonstandard_attr("HttpOnly") and cookie.get_nonstandard_attr("SameSite") == "strict"
     assert client.post("/api/v1/auth/logout").status_code == 403  # no CSRF token
     assert client.post("/api/v1/auth/logout", headers={CSRF_HEADER: "forged"}).status_code == 403
-    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.post("/api/v1/auth/logout", headers=headers).json() == {"redirect": "/login"}
     assert client.get("/api/v1/me").status_code == 401
 
 

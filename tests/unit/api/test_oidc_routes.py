@@ -27,7 +27,7 @@ from shopsight.platform import Platform
 from shopsight.security.audit_factory import open_audit
 from shopsight.security.identity.service import IdentityService
 from shopsight.security.policy import Role
-from shopsight.testing.auth import TEST_PASSWORD, create_user
+from shopsight.testing.auth import TEST_PASSWORD, create_user, sign_in
 from shopsight.testing.openid_provider import IdpAccount, OpenIdTestProvider
 
 CLIENT_ID, CLIENT_SECRET = "shopsight", "a client secret for tests"
@@ -156,11 +156,44 @@ def test_a_known_user_signs_in_end_to_end(make_client: ClientFactory, idp: OpenI
     assert client.get(refresh.group(1)).status_code == 200  # the dashboard page, signed in
     me = client.get("/api/v1/me").json()
     assert me["email"] == "ana@example.com" and me["role"] == "analyst"
-    csrf = {"X-CSRF-Token": client.cookies[CSRF_COOKIE]}
-    assert client.post("/api/v1/auth/logout", headers=csrf).status_code == 204
     succeeded = open_audit(platform).read(action="auth.login.succeeded")[-1]
     assert succeeded.details == {"method": "oidc", "mfa": "none"} and succeeded.actor == me["id"]
     assert open_audit(platform).read(action="auth.oidc.linked")[-1].subject == me["id"]
+
+
+def test_signing_out_of_an_sso_session_signs_out_at_the_provider(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    """RP-initiated logout: the local session ends, then the browser goes to the provider's end-session
+    endpoint with the sign-in's ID token as hint, and the provider sends it back to our sign-in page."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    assert callback(client, at_provider(start(client, "/overview"))).status_code == 200
+    id_token = idp.issued_tokens[-2]
+    stolen = client.cookies[SESSION_COOKIE]
+    signed_out = client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": client.cookies[CSRF_COOKIE]})
+    assert signed_out.status_code == 200
+    redirect = signed_out.json()["redirect"]
+    query = parse_qs(urlsplit(redirect).query)
+    assert redirect.startswith(f"{idp.issuer}/logout?")
+    assert query["id_token_hint"] == [id_token] and query["client_id"] == [CLIENT_ID]
+    assert query["post_logout_redirect_uri"] == [idp.post_logout_redirect_uri]
+    client.cookies.set(SESSION_COOKIE, stolen)
+    assert client.get("/api/v1/me").status_code == 401  # ended here before the provider is asked
+    at_idp = httpx.get(redirect, follow_redirects=False)
+    assert at_idp.status_code == 303 and at_idp.headers["location"] == idp.post_logout_redirect_uri
+    assert idp.ended_sessions == [idp.account.subject]
+    logged = open_audit(platform).read(action="auth.logout")[-1]
+    assert logged.details == {"provider_logout": True}
+
+
+def test_a_password_session_signs_out_locally_only(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    client, platform = make_client()
+    headers = sign_in(client, platform, Role.ANALYST)
+    assert client.post("/api/v1/auth/logout", headers=headers).json() == {"redirect": "/login"}
+    assert idp.ended_sessions == []
 
 
 def test_sso_cookies_are_the_password_logins_cookies(make_client: ClientFactory) -> None:

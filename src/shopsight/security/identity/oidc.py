@@ -80,11 +80,13 @@ class SsoStart:
 
 @dataclass(frozen=True)
 class SsoSignIn:
-    """A finished single sign-on: the local user, whether MFA was shown, where to go next."""
+    """A finished single sign-on: the local user, whether MFA was shown, where to go next, and the ID
+    token (the hint that signs the browser out at the provider later)."""
 
     user: UserPublic
     mfa_verified: bool
     next_path: str
+    id_token: str
 
 
 @dataclass(frozen=True)
@@ -152,13 +154,23 @@ class SingleSignOn:
     def finish(self, params: Mapping[str, str], *, browser_secret: str | None) -> SsoSignIn:
         """Complete the sign-in the provider sent back; :class:`SsoRefused` (audited) when it fails."""
         pending = self._pending(params, browser_secret)
-        claims = self._claims(params, pending)
+        token, claims = self._claims(params, pending)
         decision = self._decide(claims)
         user = self._apply(decision, claims)
         mfa = self._idp_did_mfa(claims)
         details: dict[str, JsonValue] = {"method": "oidc", "mfa": "idp" if mfa else "none"}
         self._audit.record(action="auth.login.succeeded", actor=user.id, subject=user.id, details=details)
-        return SsoSignIn(user=user, mfa_verified=mfa, next_path=pending.next_path)
+        return SsoSignIn(user=user, mfa_verified=mfa, next_path=pending.next_path, id_token=token)
+
+    def logout_url(self, id_token: str) -> str | None:
+        """Where to send the browser to sign out at the provider too (None: it offers no end-session
+        endpoint, or cannot be reached now; the local session is ended either way)."""
+        try:
+            return self._provider.logout_url(
+                id_token_hint=id_token, post_logout_redirect_uri=self.settings.post_logout_redirect_url
+            )
+        except ProviderError:
+            return None
 
     # -- the callback, step by step ----------------------------------------------------------------
 
@@ -171,7 +183,7 @@ class SingleSignOn:
             raise self._refuse("state_mismatch")
         return pending
 
-    def _claims(self, params: Mapping[str, str], pending: PendingLogin) -> IdTokenClaims:
+    def _claims(self, params: Mapping[str, str], pending: PendingLogin) -> tuple[str, IdTokenClaims]:
         if "error" in params:
             raise self._refuse("provider_error", extra={"error": params["error"][:64]})
         if "iss" in params and params["iss"] != self.settings.issuer:
@@ -181,7 +193,7 @@ class SingleSignOn:
             raise self._refuse("missing_code")
         try:
             token = self._provider.exchange_code(code=code, code_verifier=pending.code_verifier)
-            return self._verified(token, pending)
+            return token, self._verified(token, pending)
         except ProviderError as error:
             raise self._refuse(error.reason) from None
         except InvalidIdToken as error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri  # type: ignore[import-untyped]
@@ -43,6 +43,7 @@ class ProviderMetadata:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    end_session_endpoint: str | None = None  # RP-initiated logout, when the provider offers it
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,16 @@ class OpenIdProviderClient:
         )
         return url
 
+    def logout_url(self, *, id_token_hint: str, post_logout_redirect_uri: str) -> str | None:
+        """The provider's end-session address for the sign-in ``id_token_hint`` came from (OpenID Connect
+        RP-Initiated Logout 1.0), or None when the provider offers none."""
+        endpoint = self.metadata().end_session_endpoint
+        if endpoint is None:
+            return None
+        params = {"id_token_hint": id_token_hint, "client_id": self._settings.client_id,
+                  "post_logout_redirect_uri": post_logout_redirect_uri}  # fmt: skip
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
     def exchange_code(self, *, code: str, code_verifier: str) -> str:
         """The ID token the token endpoint gives for ``code``; :class:`ProviderError` when it refuses."""
         form = {
@@ -124,7 +135,12 @@ class OpenIdProviderClient:
         bad = [n for n, url in endpoints.items() if not isinstance(url, str) or not secure_or_loopback(url)]
         if bad:
             raise ProviderError("discovery_failed", f"discovery lacks secure endpoints: {', '.join(bad)}")
-        return ProviderMetadata(issuer=issuer, **{k: str(v) for k, v in endpoints.items()})
+        end_session = document.get("end_session_endpoint")
+        usable = isinstance(end_session, str) and secure_or_loopback(end_session)
+        return ProviderMetadata(
+            issuer=issuer, **{k: str(v) for k, v in endpoints.items()},
+            end_session_endpoint=str(end_session) if usable else None,
+        )  # fmt: skip
 
     def _get_json(self, url: str, reason: str) -> dict[str, Any]:
         with self._http() as http:

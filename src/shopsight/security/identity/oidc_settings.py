@@ -43,6 +43,8 @@ class OidcSettings(BaseSettings):
     client_secret: SecretStr = SecretStr("")
     scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
     redirect_url: str = ""  # https://shopsight.example.com/auth/oidc/callback, registered at the provider
+    # Where the provider sends the browser after signing out there (register it too); default: our /login.
+    post_logout_redirect_url: str = ""
     role_claim: str = "groups"  # the claim whose values role_map translates (a list or a string)
     # Claim value -> ShopSight role. Empty: the local user's role stands. Set: the provider decides the
     # role at every sign-in (the first matching entry wins) and the local role follows it.
@@ -68,7 +70,11 @@ class OidcSettings(BaseSettings):
         missing += [] if self.client_secret.get_secret_value() else ["client_secret"]
         if missing:
             raise ValueError(f"oidc is enabled but not set: {', '.join(missing)}")
-        insecure = [url for url in (self.issuer, self.redirect_url) if not secure_or_loopback(url)]
+        if not self.post_logout_redirect_url:
+            origin = urlsplit(self.redirect_url)
+            self.post_logout_redirect_url = f"{origin.scheme}://{origin.netloc}/login"
+        urls = (self.issuer, self.redirect_url, self.post_logout_redirect_url)
+        insecure = [url for url in urls if not secure_or_loopback(url)]
         if insecure:
             raise ValueError(f"oidc URLs must use https (http only on loopback): {insecure}")
         if "openid" not in self.scopes:

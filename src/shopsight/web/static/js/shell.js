@@ -16,10 +16,13 @@ function wireSignOut() {
   const button = document.getElementById("sign-out");
   if (!button) return;
   button.addEventListener("click", async () => {
+    let next = "/login";
     try {
-      await postJson("/api/v1/auth/logout");
+      // A single sign-on session is sent on to the provider, to end its session there too.
+      const answer = await postJson("/api/v1/auth/logout");
+      if (answer && typeof answer.redirect === "string") next = answer.redirect;
     } finally {
-      location.assign("/login");
+      location.assign(next);
     }
   });
 }
