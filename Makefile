@@ -49,5 +49,21 @@ bench: install ## Benchmarks against side-by-side baselines; prints ratios
 schemas: install ## Re-publish the JSON Schemas under schemas/
 	$(BIN)/shopsight schemas export schemas
 
+# Supply chain (docs/security/dependencies.md). The SBOM and the audit input come from uv.lock offline;
+# the audit itself asks the PyPI / OSV vulnerability database, so it needs the network and `make test`
+# does not run it.
+SBOM ?= sbom.cdx.json
+AUDIT_INPUT ?= $(VENV)/audit-requirements.txt
+.PHONY: sbom audit audit-input
+
+sbom: $(UV) ## CycloneDX 1.5 SBOM of every locked package (versions, purls, hashes): sbom.cdx.json
+	$(UV) export --frozen --all-extras --format cyclonedx1.5 --preview-features sbom-export --quiet -o $(SBOM)
+
+audit-input: $(UV)
+	$(UV) export --frozen --all-extras --format requirements.txt --no-emit-project --no-emit-local --quiet -o $(AUDIT_INPUT)
+
+audit: install audit-input ## Known vulnerabilities in every locked package (pip-audit; needs the network)
+	$(BIN)/pip-audit --strict --disable-pip --require-hashes --progress-spinner off -r $(AUDIT_INPUT)
+
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) .shopsight .pytest_cache .mypy_cache .ruff_cache

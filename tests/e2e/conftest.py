@@ -22,6 +22,7 @@ from shopsight.platform import Platform
 from shopsight.security.policy import Role
 from shopsight.testing.auth import TEST_PASSWORD, create_user
 from shopsight.testing.crash import free_port
+from shopsight.testing.smtp import MailCatcher
 from shopsight.testing.warehouse import publish_demo_store
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -63,6 +64,8 @@ class Dashboard:
     base_url: str
     accounts: dict[Role, Account]
     scoped: Account  # an analyst whose region scope is the United States and Great Britain
+    mail: MailCatcher  # the SMTP server the platform sends password-reset mails to
+    forgetful: Account  # an analyst who resets their password through the pages
 
 
 def _wait_until_up(base_url: str) -> None:
@@ -90,7 +93,14 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (make system-deps)")
     home = tmp_path_factory.mktemp("dashboard-home")
-    platform = Platform(load_settings(home=home, log_group_commit_ms=0.0))
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    mail = MailCatcher().__enter__()  # password-reset mails land here
+    settings = load_settings(
+        home=home, log_group_commit_ms=0.0, public_url=base_url,
+        mail={"smtp_url": mail.url, "from_address": "no-reply@e2e.shopsight.test"},
+    )  # fmt: skip
+    platform = Platform(settings)
     publish_demo_store(platform, events=4_000, days=30, seed=11)  # about a month of traffic
     plan_warehouse(platform.settings)  # the forecast, inventory and pricing pages read the plan
     accounts = _accounts(platform)
@@ -98,20 +108,21 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     scoped = Account(
         scoped_email, Role.ANALYST, create_user(platform, scoped_email, Role.ANALYST, regions=("US", "GB"))
     )
-    port = free_port()
+    forgetful = Account("forgetful@e2e.shopsight.test", Role.ANALYST, None)
+    create_user(platform, forgetful.email, Role.ANALYST)
     server = uvicorn.Server(
         uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, name="dashboard-e2e", daemon=True)
     thread.start()
-    base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url)
-        yield Dashboard(base_url, accounts, scoped)
+        yield Dashboard(base_url, accounts, scoped, mail, forgetful)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         platform.close()
+        mail.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ the audit page by role, phone width, and screenshots of each page."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +183,40 @@ def test_a_region_scoped_analyst_sees_figures_for_their_countries_only(
     page.goto(f"{dashboard.base_url}/funnel")
     expect(page.locator(".forbidden")).to_contain_text("add up every country")
     assert [m for m in problems.messages if "403" not in m] == []  # the refused page's own status only
+    page.close()
+
+
+def test_a_forgotten_password_is_reset_through_the_mailed_link(
+    fresh_context: BrowserContext, dashboard: Any, fill_sign_in: SignInForm
+) -> None:
+    """Login page -> "Forgot your password?" -> the link from the mail -> a new password -> signed in."""
+    page = fresh_context.new_page()
+    problems = PageProblems(page)
+    page.goto(f"{dashboard.base_url}/login")
+    page.click("text=Forgot your password?")
+    expect(page).to_have_url(f"{dashboard.base_url}/forgot-password")
+    page.fill("input[name=email]", dashboard.forgetful.email)
+    page.click("button[type=submit]")
+    expect(page.locator("#account-done")).to_contain_text("If the address belongs to an account")
+    page.wait_for_function("() => true")  # the mail goes out after the answer
+    deadline = time.monotonic() + 10
+    while not [m for m in dashboard.mail.messages if m["To"] == dashboard.forgetful.email]:
+        assert time.monotonic() < deadline, "no reset mail arrived"
+        time.sleep(0.1)
+    (mail,) = [m for m in dashboard.mail.messages if m["To"] == dashboard.forgetful.email]
+    link = re.search(r"(http://\S+/reset-password#token=\S+)", mail.get_content())
+    assert link is not None and link.group(1).startswith(dashboard.base_url)
+    page.goto(link.group(1))
+    expect(page).to_have_url(f"{dashboard.base_url}/reset-password")  # the token left the address bar
+    new_password = "a phrase nobody forgets 42"
+    page.fill("input[name=new_password]", new_password)
+    page.fill("input[name=again]", new_password)
+    page.click("button[type=submit]")
+    expect(page.locator("#account-done")).to_contain_text("your password is changed")
+    expect(page).to_have_url(f"{dashboard.base_url}/login", timeout=10_000)
+    fill_sign_in(page, dashboard.base_url, replace(dashboard.forgetful, password=new_password), None)
+    expect(page.locator("#sign-out")).to_be_visible(timeout=15_000)
+    assert problems.messages == []
     page.close()
 
 

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from shopsight.cli.main import app
 from shopsight.engines.spark.forecast import SparkStats
+from shopsight.engines.spark.mlforecast import SparkGlobal, with_conformal_intervals
 from shopsight.engines.spark.session import spark_session
-from shopsight.ml.forecast.models import BacktestPlan, LocalStats, backtest, forecast
+from shopsight.ml.forecast.models import BacktestPlan, LocalGlobal, LocalStats, backtest, forecast
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -92,3 +93,39 @@ def test_cli_engine_spark_scores_like_the_local_engine(spark: SparkStats, tmp_pa
     for model, row in runs["local"].items():
         for key in ("mase", "smape", "rmsse", "wape", "coverage80"):
             assert runs["spark"][model][key] == pytest.approx(row[key], rel=1e-4, abs=1e-4), (model, key)
+
+
+def test_mlforecast_on_spark_trains_the_local_global_model(spark: SparkStats) -> None:
+    """XGBoost through mlforecast's distributed backend (features built per partition, xgboost's PySpark
+    estimator) forecasts exactly what the same model forecasts in this process; its conformal intervals
+    come from the two backtest windows before each cutoff."""
+    demand = _demand()
+    local = backtest("xgboost", demand, PLAN, ml=LocalGlobal())
+    distributed = backtest("xgboost", demand, PLAN, ml=SparkGlobal(spark.session))
+    assert len(distributed) == len(local) == 6 * 2 * 7
+    keys = ["unique_id", "cutoff", "ds"]
+    joined = local.merge(distributed, on=keys, suffixes=("_local", "_spark"), validate="one_to_one")
+    assert len(joined) == len(local) and (joined["ds"] > joined["cutoff"]).all()
+    np.testing.assert_allclose(joined["y_spark"], joined["y_local"])
+    np.testing.assert_allclose(joined["forecast_spark"], joined["forecast_local"], rtol=1e-6, atol=1e-6)
+    assert (joined["lo_spark"] <= joined["forecast_spark"] + 1e-9).all()
+    assert (joined["forecast_spark"] <= joined["hi_spark"] + 1e-9).all()
+    assert (joined["hi_spark"] - joined["lo_spark"]).mean() > 0
+    covered = ((joined["y_spark"] >= joined["lo_spark"]) & (joined["y_spark"] <= joined["hi_spark"])).mean()
+    assert 0.5 <= covered <= 1.0  # 84 points of Poisson demand around an 80% interval
+
+
+def test_the_spark_conformal_interval_is_mlforecasts_conformal_distribution() -> None:
+    """Per series and step: the 10% / 90% quantiles of forecast -/+ the absolute errors of the two
+    windows before, as mlforecast's ``conformal_distribution`` computes them."""
+    rows = []
+    for window, (actual, predicted) in enumerate([(10.0, 8.0), (10.0, 13.0), (7.0, 6.0)]):
+        cutoff = pd.Timestamp("2024-01-01") + pd.Timedelta(days=window)
+        rows.append({"unique_id": "a", "ds": cutoff + pd.Timedelta(days=1), "cutoff": cutoff,
+                     "y": actual, "xgboost": predicted})  # fmt: skip
+    plan = BacktestPlan(freq="D", season_lengths=(7,), horizon=1, windows=1)
+    (only,) = with_conformal_intervals(pd.DataFrame(rows), "xgboost", plan).to_dict("records")
+    spread = np.array([6.0 - 2.0, 6.0 - 3.0, 6.0 + 2.0, 6.0 + 3.0])  # errors 2 and 3 before the cutoff
+    assert only["forecast"] == 6.0 and only["y"] == 7.0
+    assert only["lo"] == pytest.approx(np.quantile(spread, 0.1))
+    assert only["hi"] == pytest.approx(np.quantile(spread, 0.9))

@@ -15,13 +15,17 @@ from shopsight.api.collector_routes import build_collector_router
 from shopsight.api.entity_routes import build_entity_router
 from shopsight.api.hardening import harden
 from shopsight.api.oidc_routes import build_oidc_router
+from shopsight.api.password_reset_routes import build_password_reset_router
 from shopsight.api.planning_routes import build_planning_router
+from shopsight.api.proxies import ForwardedHeaders, TrustedProxies, parse_networks
+from shopsight.api.query_params import SINGLE_VALUED_QUERY
 from shopsight.api.recs_routes import build_recs_router
 from shopsight.api.session_routes import build_session_router
 from shopsight.api.user_routes import build_user_router
 from shopsight.engines import open_warehouse_engine
 from shopsight.platform import Platform
 from shopsight.security.identity.oidc import SingleSignOn
+from shopsight.security.identity.password_reset import PasswordResets
 from shopsight.warehouse.reader import WarehouseReader
 from shopsight.warehouse.store import WarehouseStore
 from shopsight.web import install_dashboard
@@ -47,6 +51,7 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
         version=__version__,
         description="Segment-compatible event collector and ShopSight platform API.",
         lifespan=lifespan,
+        dependencies=[SINGLE_VALUED_QUERY],  # ?limit=1&limit=1000 is refused on every route
         docs_url=None,  # served by harden() from local files, under the security headers
         redoc_url=None,
     )
@@ -65,6 +70,9 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
         else None
     )
     app.include_router(build_auth_router(security, sso.logout_url if sso is not None else None))
+    resets = PasswordResets.for_platform(platform, identity=security.identity, audit=security.audit)
+    if resets is not None:  # self-service reset needs a mail server
+        app.include_router(build_password_reset_router(resets))
     app.include_router(build_session_router(security))
     app.include_router(build_analytics_router(platform, reader, security))
     app.include_router(build_entity_router(platform, reader, security))
@@ -76,6 +84,9 @@ def create_app(platform: Platform, *, close_platform_on_shutdown: bool = False) 
     if sso is not None:
         app.include_router(build_oidc_router(security, sso))
         sso_provider = settings.oidc.provider_name
-    install_dashboard(app, security, sso_provider=sso_provider)
+    install_dashboard(app, security, sso_provider=sso_provider, password_reset=resets is not None)
     harden(app)
+    # Outermost, so the security headers, the throttle and the audit all see the resolved client.
+    trusted = TrustedProxies(parse_networks(settings.trusted_proxies))
+    app.add_middleware(ForwardedHeaders, trusted=trusted)
     return app

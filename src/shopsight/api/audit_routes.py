@@ -60,7 +60,15 @@ def build_audit_router(platform: Platform, security: Security) -> APIRouter:
         401: {"model": Problem, "description": "Not signed in."},
         403: {"model": Problem, "description": "Only the security role reads the audit log."},
     }
-    proof_problems = {**problems, 422: {"model": Problem, "description": "No such entry or tree size."}}
+    # 422 has two shapes: our refusal (no such entry or tree size) and FastAPI's validation error list.
+    either = {"anyOf": [Problem.model_json_schema(), {"$ref": "#/components/schemas/HTTPValidationError"}]}
+    proof_problems = {
+        **problems,
+        422: {
+            "description": "No such entry or tree size, or invalid parameters.",
+            "content": {"application/json": {"schema": either}},
+        },
+    }
 
     @router.get("/head", response_model=AuditHead, responses=problems)
     def head(_caller: Caller = reader) -> AuditHead:

@@ -9,6 +9,9 @@ a machine without internet and under that policy.
 
 from __future__ import annotations
 
+import traceback
+import uuid
+
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -52,8 +55,8 @@ DOCS_ASSETS = "/docs-assets"
 
 class SecureHeaders:
     """Pure ASGI middleware (no per-request task or body re-streaming, unlike ``BaseHTTPMiddleware``):
-    refuses oversized bodies and NUL in URLs, turns an unhandled error into a bare 500, and adds the
-    security headers to every answer."""
+    refuses oversized bodies and NUL in URLs, turns an unhandled error into a bare 500 (logged, with an id
+    to quote), and adds the security headers to every answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -82,12 +85,32 @@ class SecureHeaders:
             return
         try:
             await self.app(scope, receive, secured)
-        except Exception:
-            # No path or query in the log line: they can carry ids; the traceback says where it failed.
-            get_logger(__name__).exception("unhandled error", method=scope.get("method"))
+        except Exception as error:
+            error_id = _log_unhandled(scope, error)
             if started:  # the answer is on its way: nothing better to send than a cut connection
                 raise
-            await JSONResponse({"detail": "internal server error"}, status_code=500)(scope, receive, secured)
+            body = {"detail": "internal server error", "error_id": error_id}
+            await JSONResponse(body, status_code=500)(scope, receive, secured)
+
+
+def _log_unhandled(scope: Scope, error: Exception) -> str:
+    """Log an unexpected error (ASVS V16.3.4) and return the id the client is given to quote.
+
+    The line names the route template (``/api/v1/customers/{customer_id}``, never the path or query, which
+    carry ids), the method, the exception type and where it was raised, frame by frame. Not the exception's
+    message: an engine error can quote the SQL parameters or a row, which may be personal data."""
+    error_id = uuid.uuid4().hex
+    route = scope.get("route")
+    frames = traceback.extract_tb(error.__traceback__)
+    get_logger(__name__).error(
+        "unhandled error",
+        error_id=error_id,
+        method=scope.get("method"),
+        route=getattr(route, "path", None),
+        error_type=f"{type(error).__module__}.{type(error).__qualname__}",
+        frames=[f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in frames[-20:]],
+    )
+    return error_id
 
 
 def _nul_in_url(scope: Scope) -> Response | None:

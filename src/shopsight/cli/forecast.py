@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -15,7 +15,7 @@ from shopsight.cli.common import console, err_console, fail
 from shopsight.errors import ShopSightError
 from shopsight.ml.forecast.datasets import DATASET_NAMES, SeriesSet, load, series_file
 from shopsight.ml.forecast.evaluate import AUTO, METRIC_NAMES, Evaluation, evaluate
-from shopsight.ml.forecast.models import DEFAULT_MODELS, MODEL_NAMES, LocalStats, StatsBackend
+from shopsight.ml.forecast.models import DEFAULT_MODELS, MODEL_NAMES, LocalGlobal, LocalStats
 
 forecast_app = typer.Typer(help="Demand forecasting: backtest the models.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ class Reconciliation(StrEnum):
 
 
 class StatsEngine(StrEnum):
-    """Where ``forecast evaluate --engine`` runs the statsforecast models."""
+    """Where ``forecast evaluate --engine`` runs the statsforecast models and the xgboost global model."""
 
     local = "local"
     spark = "spark"
@@ -164,7 +164,10 @@ def evaluate_command(
         typer.Option("--reconcile", help="Add the total, make forecasts coherent, score per level."),
     ] = Reconciliation.none,
     engine: Annotated[
-        StatsEngine, typer.Option("--engine", help="Run statsforecast here or on Spark (local[2]).")
+        StatsEngine,
+        typer.Option(
+            "--engine", help="Run statsforecast and xgboost here or on Spark (local[2]); LightGBM runs here."
+        ),
     ] = StatsEngine.local,
 ) -> None:
     """Backtest every model on the last windows of each series; 'auto' picks per series on an earlier window.
@@ -176,20 +179,23 @@ def evaluate_command(
         with _progress() as progress:
             evaluation = evaluate(
                 data, models=_model_list(models), horizon=horizon, windows=windows, progress=progress,
-                reconcile=reconcile.value, stats=_stats_backend(engine),
+                reconcile=reconcile.value, **_backends(engine),
             )  # fmt: skip
     except ShopSightError as error:
         fail(str(error))
     _print(evaluation, output)
 
 
-def _stats_backend(engine: StatsEngine) -> StatsBackend:
+def _backends(engine: StatsEngine) -> dict[str, Any]:
+    """Where statsforecast (``stats``) and the global models (``ml``) run."""
     if engine is StatsEngine.local:
-        return LocalStats()
+        return {"stats": LocalStats(), "ml": LocalGlobal()}
     from shopsight.engines.spark.forecast import SparkStats
+    from shopsight.engines.spark.mlforecast import SparkGlobal
     from shopsight.engines.spark.session import spark_session
 
-    return SparkStats(spark_session())
+    session = spark_session()
+    return {"stats": SparkStats(session), "ml": SparkGlobal(session)}
 
 
 def _print(evaluation: Evaluation, output: EvaluationFormat) -> None:

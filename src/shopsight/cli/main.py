@@ -29,7 +29,9 @@ from shopsight.cli import (
     users,
     warehouse,
 )
+from shopsight.cli.common import fail
 from shopsight.config import load_settings
+from shopsight.errors import ShopSightError
 from shopsight.logs import configure_logging
 
 app = typer.Typer(
@@ -51,8 +53,11 @@ def root(
 ) -> None:
     """Global options shared by every command."""
     overrides = {"home": home} if home is not None else {}
-    ctx.obj = load_settings(**overrides)
-    configure_logging(log_level)
+    try:
+        ctx.obj = load_settings(**overrides)
+    except ShopSightError as error:  # e.g. an engine URL refused at start-up: one line, no traceback
+        fail(str(error))
+    configure_logging(log_level, syslog_address=ctx.obj.log_syslog_address)
 
 
 serve.register(app)

@@ -11,6 +11,7 @@ from rich.table import Table
 from shopsight.cli.common import console, fail, settings_from
 from shopsight.engines import open_table_sink
 from shopsight.errors import ShopSightError
+from shopsight.security.engine_links import check_engine_url
 from shopsight.warehouse.publish import publish_tables, tables_to_publish
 from shopsight.warehouse.store import PublishedVersion, WarehouseStore
 
@@ -28,8 +29,10 @@ def publish_command(
 ) -> None:
     """Replace each table in the target with the current warehouse version's copy, one table at a time."""
     names = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
+    settings = settings_from(ctx)
     try:
-        version = WarehouseStore(settings_from(ctx).warehouse_dir).current()
+        check_engine_url("--to", to, require_tls=settings.require_engine_tls)
+        version = WarehouseStore(settings.warehouse_dir).current()
         chosen = tables_to_publish(version, names)
         loaded = _publish(version, chosen, to, schema)
     except ShopSightError as error:

@@ -129,9 +129,11 @@ def register(app: typer.Typer) -> None:
         platform = Platform(settings_from(ctx))
         base_url = f"http://{host}:{port}"
         write_key = _demo_write_key(platform)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(platform), host=host, port=port, log_level="warning")
+        # proxy_headers off, as in ``serve``: X-Forwarded-* count only from the trusted_proxies setting.
+        config = uvicorn.Config(
+            create_app(platform), host=host, port=port, log_level="warning", proxy_headers=False
         )
+        server = uvicorn.Server(config)
         thread = _start_server(server, base_url)
         demo_dir: Path = platform.settings.home / "demo"
         with Progress(console=console) as progress, NdjsonWriter(demo_dir) as writer:

@@ -49,4 +49,7 @@ def register(app: typer.Typer) -> None:
             ssl_keyfile=tls_key,
             ssl_ciphers=TLS12_CIPHERS,
             server_header=False,
+            # X-Forwarded-* are read by the app, from the trusted_proxies setting only (api/proxies.py);
+            # uvicorn's own handling would trust 127.0.0.1 (its forwarded_allow_ips default) besides.
+            proxy_headers=False,
         )

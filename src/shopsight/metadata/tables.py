@@ -113,6 +113,8 @@ web_sessions = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("user_agent", String(120), nullable=True),  # a summary (browser and OS), not the header
     Column("ip", String(64), nullable=True),  # the address the session signed in from
-    # Single sign-on only: the provider's ID token, sent back as the hint when the user signs out there.
+    # Single sign-on only: the provider's ID token, sent back as the hint when the user signs out there,
+    # and its ``sid`` (the provider's session), which a back-channel logout token names to end this one.
     Column("sso_id_token", Text, nullable=True),
+    Column("sso_sid", String(255), nullable=True, index=True),
 )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, delete, insert, inspect, select, update
+from sqlalchemy import ColumnElement, Engine, delete, insert, inspect, select, update
 from sqlalchemy.engine import RowMapping
 
 from shopsight.metadata.tables import web_sessions
@@ -49,6 +49,7 @@ class WebSession(BaseModel):
     user_agent: str | None = None
     ip: str | None = None
     sso_id_token: str | None = Field(default=None, repr=False)  # a single sign-on's ID token (logout hint)
+    sso_sid: str | None = None  # the provider's session (the ID token's ``sid``): back-channel logout
 
     def csrf_matches(self, sent: str | None) -> bool:
         """Whether a request carried this session's CSRF token (constant-time)."""
@@ -56,7 +57,7 @@ class WebSession(BaseModel):
 
 
 def upgrade_session_table(metadata: Engine) -> None:
-    """Recreate ``web_sessions`` when it predates a column (``id``, ``user_agent``, ``ip``, ``sso_id_token``).
+    """Recreate ``web_sessions`` when it predates a column (``id``, ``user_agent``, ``ip``, ``sso_*``).
 
     Sessions are short-lived, so dropping the old table (everyone signs in again) is the whole migration.
     """
@@ -82,10 +83,11 @@ class SessionStore:
 
     def create(
         self, user_id: str, *, mfa_verified: bool, user_agent: str | None = None, ip: str | None = None,
-        sso_id_token: str | None = None,
+        sso_id_token: str | None = None, sso_sid: str | None = None,
     ) -> tuple[str, WebSession]:  # fmt: skip
         """A new session for ``user_id``: (cookie secret, session). The secret is never stored;
-        ``sso_id_token``: the ID token of a single sign-on, to sign out at the provider with."""
+        ``sso_id_token``: the ID token of a single sign-on, to sign out at the provider with;
+        ``sso_sid``: the provider's session it came from, which the provider may log out later."""
         secret, now = secrets.token_urlsafe(32), self._clock()
         session = WebSession(
             id=secrets.token_hex(16),
@@ -97,6 +99,7 @@ class SessionStore:
             user_agent=user_agent[:USER_AGENT_CHARS] if user_agent else None,
             ip=ip[:IP_CHARS] if ip else None,
             sso_id_token=sso_id_token,
+            sso_sid=sso_sid,
         )
         with self._metadata.begin() as conn:
             conn.execute(insert(web_sessions).values(id_hash=_digest(secret), **session.model_dump()))
@@ -150,6 +153,20 @@ class SessionStore:
             doomed = doomed & (web_sessions.c.id != keep)
         with self._metadata.begin() as conn:
             return conn.execute(delete(web_sessions).where(doomed)).rowcount
+
+    def revoke_sso(self, *, sid: str | None = None, user_id: str | None = None) -> int:
+        """End the single sign-on sessions a provider logged out (back-channel logout): those from its
+        session ``sid``, or with no ``sid`` every one of ``user_id``; both given, both must match.
+        Password sessions are left alone. Returns how many ended."""
+        if sid is None and user_id is None:
+            return 0
+        doomed: list[ColumnElement[bool]] = [web_sessions.c.sso_id_token.is_not(None)]
+        if sid is not None:
+            doomed.append(web_sessions.c.sso_sid == sid)
+        if user_id is not None:
+            doomed.append(web_sessions.c.user_id == user_id)
+        with self._metadata.begin() as conn:
+            return conn.execute(delete(web_sessions).where(*doomed)).rowcount
 
 
 def _session(row: RowMapping) -> WebSession:

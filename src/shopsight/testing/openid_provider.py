@@ -4,10 +4,12 @@ It does what a relying party meets at Keycloak or any provider: discovery, a JWK
 an authorization endpoint that checks the client, the exact redirect URI and a PKCE S256 challenge and
 signs the configured account in at once, and a token endpoint that authenticates the client
 (``client_secret_basic``), redeems a code once and within a minute, checks the PKCE verifier and
-returns an ID token signed for real, and an end-session endpoint (RP-initiated logout) that accepts only
-an ID token it issued to this client as the hint and a registered post-logout address. Tests change
-:attr:`OpenIdTestProvider.account` (who signs in) and :attr:`OpenIdTestProvider.tweaks` (what the next ID
-token does wrong) between sign-ins.
+returns an ID token signed for real (with a ``sid`` per sign-in: the provider session), and an
+end-session endpoint (RP-initiated logout) that accepts only an ID token it issued to this client as the
+hint and a registered post-logout address. For back-channel logout it builds the logout tokens a provider
+posts to the relying party (:meth:`OpenIdTestProvider.logout_token`), correct or wrong as asked. Tests
+change :attr:`OpenIdTestProvider.account` (who signs in) and :attr:`OpenIdTestProvider.tweaks` (what the
+next ID token does wrong) between sign-ins.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 CODE_LIFETIME_SECONDS = 60
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 @dataclass
@@ -55,11 +58,20 @@ class TokenTweaks:
     """What the next ID tokens get wrong: claim overrides (``None`` drops a claim) and the signature.
 
     ``signing``: ``RS256`` or ``ES256`` (correct), ``none`` (unsigned), ``HS256-public-key`` (an HMAC
-    keyed with the RSA public key's PEM), ``RS256-foreign-key`` (signed by a key not in the JWKS).
+    keyed with the RSA public key's PEM), ``RS256-foreign-key`` (signed by a key not in the JWKS, under
+    the ``kid`` of the provider's RSA key).
     """
 
     claims: dict[str, Any] = field(default_factory=dict)
     signing: str = "RS256"
+
+
+@dataclass(frozen=True)
+class IdpSession:
+    """One sign-in at the provider: its session id (the ID token's ``sid``) and who signed in."""
+
+    sid: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class _Grant:
     redirect_uri: str
     account: IdpAccount
     issued: float
+    sid: str
 
 
 def _b64(data: bytes) -> str:
@@ -99,6 +112,7 @@ class OpenIdTestProvider:
         self.issued_tokens: list[str] = []  # every ID and access token handed out, newest last
         self.post_logout_redirect_uri = redirect_uri.rsplit("/auth/", 1)[0] + "/login"
         self.ended_sessions: list[str] = []  # the ``sub`` of every ID token hint logged out, in order
+        self.sessions: list[IdpSession] = []  # every sign-in at the authorization endpoint, newest last
         self._grants: dict[str, _Grant] = {}
         self._lock = threading.Lock()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -117,6 +131,7 @@ class OpenIdTestProvider:
         self.discovery_issuer = None
         self.redirect_uri = self._registered_redirect
         self.ended_sessions = []
+        self.sessions = []
 
     def rotate_rsa_key(self) -> None:
         """Replace the RSA signing key with a new one under a new ``kid`` (the JWKS changes with it)."""
@@ -161,6 +176,8 @@ class OpenIdTestProvider:
                 "token_endpoint": f"{self.issuer}/token",
                 "jwks_uri": f"{self.issuer}/jwks",
                 "end_session_endpoint": f"{self.issuer}/logout",
+                "backchannel_logout_supported": True,
+                "backchannel_logout_session_supported": True,
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
@@ -201,12 +218,13 @@ class OpenIdTestProvider:
             return self._back({"error": "unsupported_response_type", "state": query.get("state", "")})
         if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
             return self._back({"error": "invalid_request", "state": query.get("state", "")})
-        code = secrets.token_urlsafe(24)
+        code, sid = secrets.token_urlsafe(24), secrets.token_urlsafe(16)
         with self._lock:
             self._grants[code] = _Grant(
                 nonce=query.get("nonce"), challenge=query["code_challenge"], redirect_uri=self.redirect_uri,
-                account=self.account, issued=time.time(),
+                account=self.account, issued=time.time(), sid=sid,
             )  # fmt: skip
+            self.sessions.append(IdpSession(sid=sid, subject=self.account.subject))
         return self._back({"code": code, "state": query.get("state", ""), "iss": self.issuer})
 
     def _back(self, params: dict[str, str]) -> Response:
@@ -229,7 +247,8 @@ class OpenIdTestProvider:
             or not hmac.compare_digest(challenge, grant.challenge)
         ):
             return JSONResponse({"error": "invalid_grant"}, 400)
-        token, access = self.id_token(grant.account, nonce=grant.nonce), secrets.token_urlsafe(24)
+        token = self.id_token(grant.account, nonce=grant.nonce, sid=grant.sid)
+        access = secrets.token_urlsafe(24)
         self.issued_tokens += [token, access]
         return JSONResponse(
             {"access_token": access, "token_type": "Bearer", "expires_in": 300, "id_token": token},
@@ -238,36 +257,53 @@ class OpenIdTestProvider:
 
     # -- ID tokens -------------------------------------------------------------------------------
 
-    def id_token(self, account: IdpAccount, *, nonce: str | None) -> str:
-        """An ID token for ``account`` as the tweaks say."""
+    def id_token(self, account: IdpAccount, *, nonce: str | None, sid: str | None = None) -> str:
+        """An ID token for ``account`` (from the provider session ``sid``) as the tweaks say."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer, "sub": account.subject, "aud": self.client_id, "exp": now + 300,
-            "iat": now, "auth_time": now, "nonce": nonce, "email": account.email,
+            "iat": now, "auth_time": now, "nonce": nonce, "sid": sid, "email": account.email,
             "email_verified": account.email_verified, "groups": account.groups, "amr": account.amr,
         }  # fmt: skip
         if account.acr is not None:
             claims["acr"] = account.acr
         claims.update(self.tweaks.claims)
-        return self._sign({k: v for k, v in claims.items() if v is not None})
+        return self._sign({k: v for k, v in claims.items() if v is not None}, signing=self.tweaks.signing)
 
-    def _sign(self, claims: dict[str, Any]) -> str:
-        signing = self.tweaks.signing
+    def logout_token(
+        self, *, subject: str | None = None, sid: str | None = None, claims: dict[str, Any] | None = None,
+        header: dict[str, Any] | None = None, signing: str = "RS256",
+    ) -> str:  # fmt: skip
+        """A back-channel logout token (OpenID Connect Back-Channel Logout 1.0, section 2.4) asking to end
+        the provider session ``sid`` and/or every session of ``subject``, with a fresh ``jti``, typed
+        ``logout+jwt`` and valid for two minutes. ``claims`` override (``None`` drops a claim), ``header``
+        adds to or overrides the JWS header, ``signing`` as :class:`TokenTweaks` has it."""
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 120,
+            "jti": secrets.token_urlsafe(16), "events": {LOGOUT_EVENT: {}}, "sub": subject, "sid": sid,
+        }  # fmt: skip
+        body.update(claims or {})
+        chosen = {k: v for k, v in body.items() if v is not None}
+        return self._sign(chosen, signing=signing, header={"typ": "logout+jwt", **(header or {})})
+
+    def _sign(self, claims: dict[str, Any], *, signing: str, header: dict[str, Any] | None = None) -> str:
+        extra = header or {}
         if signing == "ES256":
-            return jwt.encode({"alg": "ES256", "kid": "ec-1"}, claims, self.ec_key)
+            return jwt.encode({"alg": "ES256", "kid": "ec-1", **extra}, claims, self.ec_key)
         if signing == "RS256-foreign-key":
-            return jwt.encode({"alg": "RS256", "kid": self.rsa_key.kid}, claims, self._foreign_key)
+            return jwt.encode({"alg": "RS256", "kid": self.rsa_key.kid, **extra}, claims, self._foreign_key)
         if signing == "none":
-            return self._compact({"alg": "none", "typ": "JWT"}, claims, lambda _: b"")
+            return self._compact({"alg": "none", "typ": "JWT", **extra}, claims, lambda _: b"")
         if signing == "HS256-public-key":
             pem = self.rsa_key.get_op_key("verify").public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
             return self._compact(
-                {"alg": "HS256", "typ": "JWT", "kid": self.rsa_key.kid}, claims,
+                {"alg": "HS256", "typ": "JWT", "kid": self.rsa_key.kid, **extra}, claims,
                 lambda signed: hmac.new(pem, signed, hashlib.sha256).digest(),
             )  # fmt: skip
-        return jwt.encode({"alg": "RS256", "kid": self.rsa_key.kid}, claims, self.rsa_key)
+        return jwt.encode({"alg": "RS256", "kid": self.rsa_key.kid, **extra}, claims, self.rsa_key)
 
     @staticmethod
     def _compact(header: dict[str, Any], claims: dict[str, Any], mac: Callable[[bytes], bytes]) -> str:

@@ -68,6 +68,7 @@ _SHELL = Template(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>$title · ShopSight</title>
+<link rel="icon" href="$static/img/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="$static/css/app.css">
 </head>
 <body data-page="$page"$scope>
@@ -95,6 +96,7 @@ _LOGIN = Template(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · ShopSight</title>
+<link rel="icon" href="$static/img/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="$static/css/app.css">
 </head>
 <body data-page="login" class="login-page">
@@ -111,12 +113,64 @@ _LOGIN = Template(
 <p id="login-error" class="error" role="alert" hidden></p>
 </form>
 $sso
+$forgot
 </main>
 <script type="module" src="$static/js/pages/login.js"></script>
 </body>
 </html>
 """
 )
+
+
+_ACCOUNT = Template(
+    """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>$title · ShopSight</title>
+<link rel="icon" href="$static/img/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="$static/css/app.css">
+</head>
+<body data-page="$page" class="login-page">
+<main id="main" class="login-card">
+<h1>$title</h1>
+<form id="account-form" novalidate>
+$fields
+<button type="submit">$action</button>
+<p id="account-error" class="error" role="alert" hidden></p>
+<p id="account-done" class="state" role="status" hidden></p>
+</form>
+<p><a href="/login">Back to sign-in</a></p>
+</main>
+<script type="module" src="$static/js/pages/$page.js"></script>
+</body>
+</html>
+"""
+)
+_FORGOT_FIELDS = (
+    "<p>Enter the e-mail address of your account: we send a link to choose a new password.</p>\n"
+    '<label>E-mail <input name="email" type="email" autocomplete="username" required></label>'
+)
+_RESET_FIELDS = (
+    '<label>New password <input name="new_password" type="password" autocomplete="new-password" '
+    'minlength="12" required></label>\n'
+    '<label>New password again <input name="again" type="password" autocomplete="new-password" '
+    "required></label>\n"
+    '<label>Authenticator or recovery code <input name="code" autocomplete="one-time-code" maxlength="64" '
+    'placeholder="only if your account uses MFA"></label>'
+)
+
+
+def render_account_page(page: str) -> str:
+    """``forgot-password`` (ask for a reset link) or ``reset-password`` (set the new password; the
+    token is in the link's fragment, which the page's script reads and no server ever sees)."""
+    title, fields, action = {
+        "forgot-password": ("Forgot your password?", _FORGOT_FIELDS, "Send the link"),
+        "reset-password": ("Choose a new password", _RESET_FIELDS, "Set the new password"),
+    }[page]
+    return _ACCOUNT.substitute(title=title, fields=fields, action=action, page=page, static=STATIC)
 
 
 def _nav(allowed: list[Page], current: str) -> str:
@@ -196,13 +250,17 @@ def render_page(page: Page, *, allowed: list[Page], viewer: Viewer, forbidden: b
     )
 
 
-def render_login(sso_provider: str | None = None) -> str:
+def render_login(sso_provider: str | None = None, *, password_reset: bool = False) -> str:
     """The sign-in page (e-mail, password, TOTP or recovery code), with a single sign-on link when
-    ``sso_provider`` (the provider's display name) is given."""
+    ``sso_provider`` (the provider's display name) is given, and a forgotten-password link when mail is
+    set up (``password_reset``)."""
     sso = (
         f'<p class="sso"><a id="sso-login" class="button" href="/auth/oidc/login">'
         f"Sign in with {escape(sso_provider)}</a></p>"
         if sso_provider
         else ""
     )
-    return _LOGIN.substitute(static=STATIC, sso=sso)
+    forgot = (
+        '<p class="forgot"><a href="/forgot-password">Forgot your password?</a></p>' if password_reset else ""
+    )
+    return _LOGIN.substitute(static=STATIC, sso=sso, forgot=forgot)

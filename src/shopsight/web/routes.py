@@ -24,6 +24,7 @@ from shopsight.web.pages import (
     STATIC,
     Page,
     Viewer,
+    render_account_page,
     render_login,
     render_page,
 )
@@ -80,8 +81,17 @@ def _add_page(router: APIRouter, security: Security, page: Page) -> None:
         return _page_response(security, request, page)
 
 
-def build_web_router(security: Security, *, sso_provider: str | None = None) -> APIRouter:
-    """``/login``, ``/`` (the first page the viewer may open) and one route per dashboard page."""
+def _add_account_page(router: APIRouter, name: str) -> None:
+    @router.get(f"/{name}", name=f"page-{name}")
+    def show() -> HTMLResponse:
+        return HTMLResponse(render_account_page(name), headers=_NO_STORE)
+
+
+def build_web_router(
+    security: Security, *, sso_provider: str | None = None, password_reset: bool = False
+) -> APIRouter:
+    """``/login``, ``/`` (the first page the viewer may open), one route per dashboard page, and the
+    forgotten-password pages when mail is set up (``password_reset``)."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/")
@@ -97,7 +107,11 @@ def build_web_router(security: Security, *, sso_provider: str | None = None) -> 
 
     @router.get("/login")
     def login() -> HTMLResponse:
-        return HTMLResponse(render_login(sso_provider), headers=_NO_STORE)
+        return HTMLResponse(render_login(sso_provider, password_reset=password_reset), headers=_NO_STORE)
+
+    if password_reset:
+        for name in ("forgot-password", "reset-password"):
+            _add_account_page(router, name)
 
     for page in PAGES:
         _add_page(router, security, page)
@@ -106,6 +120,12 @@ def build_web_router(security: Security, *, sso_provider: str | None = None) -> 
     def customer(request: Request, customer_id: str) -> Response:
         """One customer's 360 view; the page's script reads ``customer_id`` from the path."""
         return _page_response(security, request, PAGES_BY_NAME["customers"])
+
+    @router.get("/favicon.ico")
+    def favicon() -> FileResponse:
+        """Browsers ask for it on every site; the pages name the same icon."""
+        icon = STATIC_DIR / "img" / "favicon.svg"
+        return FileResponse(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     bundle = plotly_bundle()
 
@@ -116,7 +136,9 @@ def build_web_router(security: Security, *, sso_provider: str | None = None) -> 
     return router
 
 
-def install_dashboard(app: FastAPI, security: Security, *, sso_provider: str | None = None) -> None:
+def install_dashboard(
+    app: FastAPI, security: Security, *, sso_provider: str | None = None, password_reset: bool = False
+) -> None:
     """Serve the dashboard on ``app``: the page routes and ``/static`` (CSS, scripts, the world map)."""
-    app.include_router(build_web_router(security, sso_provider=sso_provider))
+    app.include_router(build_web_router(security, sso_provider=sso_provider, password_reset=password_reset))
     app.mount(STATIC, StaticFiles(directory=STATIC_DIR), name="dashboard-static")

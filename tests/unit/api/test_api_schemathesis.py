@@ -23,6 +23,7 @@ from shopsight.platform import Platform
 from shopsight.security.identity.settings import IdentitySettings
 from shopsight.security.policy import Role
 from shopsight.testing.auth import sign_in
+from shopsight.testing.smtp import MailCatcher
 from shopsight.testing.warehouse import build_demo_warehouse
 
 
@@ -56,8 +57,16 @@ def _analyst_token(client: TestClient, platform: Platform, security: Security) -
     return {"Authorization": f"Bearer {token}"}
 
 
-def _app_schema(built_home: Path, *, coverage_phase: bool) -> Iterator[Any]:
-    platform = Platform(load_settings(home=built_home, identity=FAST_HASHING))
+@pytest.fixture(scope="module")
+def mail() -> Iterator[MailCatcher]:
+    """A mail server, so the password-reset routes are served (and fuzzed) too."""
+    with MailCatcher() as catcher:
+        yield catcher
+
+
+def _app_schema(built_home: Path, mail: MailCatcher, *, coverage_phase: bool) -> Iterator[Any]:
+    mailing = {"smtp_url": mail.url, "from_address": "no-reply@example.com"}
+    platform = Platform(load_settings(home=built_home, identity=FAST_HASHING, mail=mailing))
     app = create_app(platform)
     if not HEADERS:
         with TestClient(app) as client:
@@ -70,10 +79,10 @@ def _app_schema(built_home: Path, *, coverage_phase: bool) -> Iterator[Any]:
 
 
 @pytest.fixture
-def api_schema(built_home: Path) -> Iterator[Any]:
+def api_schema(built_home: Path, mail: MailCatcher) -> Iterator[Any]:
     """Explicit examples and random fuzzing. The coverage phase is off: it enumerates every boundary and
     negative case of every parameter regardless of max_examples, which ran for more than ten minutes."""
-    yield from _app_schema(built_home, coverage_phase=False)
+    yield from _app_schema(built_home, mail, coverage_phase=False)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

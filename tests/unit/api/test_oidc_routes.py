@@ -8,6 +8,8 @@ provider's authorization endpoint is reached with a real HTTP request.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -454,3 +456,186 @@ def test_privileged_roles_need_mfa_at_the_provider(
     client.cookies.clear()
     idp.account = IdpAccount(**admin, acr="gold")
     assert sso_sign_in(client).status_code == 200
+
+
+# -- back-channel logout -------------------------------------------------------------------------------
+
+BACKCHANNEL = "/auth/oidc/backchannel-logout"
+ANA = IdpAccount(subject="idp-ana", email="ana@example.com")
+BOB = IdpAccount(subject="idp-bob", email="bob@example.com")
+
+
+def browser_signed_in(
+    client: TestClient, idp: OpenIdTestProvider, account: IdpAccount
+) -> tuple[TestClient, str]:
+    """A new browser signed in by SSO as ``account``; returns it and its session id at the provider."""
+    idp.account = account
+    browser = TestClient(client.app, base_url=ORIGIN)
+    assert sso_sign_in(browser).status_code == 200
+    return browser, idp.sessions[-1].sid
+
+
+def browser_with_password(client: TestClient, email: str) -> TestClient:
+    browser = TestClient(client.app, base_url=ORIGIN)
+    answer = browser.post("/api/v1/auth/login", json={"email": email, "password": TEST_PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return browser
+
+
+def provider_posts(client: TestClient, token: str) -> httpx.Response:
+    """The provider posting a logout token, server to server: no cookie, no CSRF token."""
+    return TestClient(client.app, base_url=ORIGIN).post(BACKCHANNEL, data={"logout_token": token})
+
+
+def signed_in(*browsers: TestClient) -> list[bool]:
+    return [browser.get("/api/v1/me").status_code == 200 for browser in browsers]
+
+
+def backchannel_refusals(platform: Platform) -> list[str]:
+    entries = open_audit(platform).read(action="auth.oidc.backchannel_logout.failed")
+    return [str(entry.details["reason"]) for entry in entries]
+
+
+@pytest.fixture(scope="module")
+def sso_session(
+    running_provider: OpenIdTestProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, Platform, str]]:
+    """One app with ana signed in by SSO: (her browser, the platform, her session id at the provider)."""
+    oidc = {"enabled": True, "issuer": running_provider.issuer, "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET, "redirect_url": CALLBACK}  # fmt: skip
+    platform = Platform(load_settings(home=tmp_path_factory.mktemp("backchannel") / "home", oidc=oidc))
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    running_provider.reset()
+    with TestClient(create_app(platform), base_url=ORIGIN) as client:
+        browser, sid = browser_signed_in(client, running_provider, ANA)
+        yield browser, platform, sid
+    platform.close()
+
+
+def test_a_backchannel_logout_by_sid_ends_exactly_that_session(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    """V7.6.1: signing out at the provider ends the ShopSight session of that provider session, and
+    only that one: the same user's other SSO and password sessions and other users' sessions live on."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    create_user(platform, "bob@example.com", Role.MARKETER)
+    discovery = httpx.get(f"{idp.issuer}/.well-known/openid-configuration").json()
+    assert discovery["backchannel_logout_supported"] and discovery["backchannel_logout_session_supported"]
+    laptop, laptop_sid = browser_signed_in(client, idp, ANA)
+    phone, phone_sid = browser_signed_in(client, idp, ANA)
+    bob, _ = browser_signed_in(client, idp, BOB)
+    ana_by_password = browser_with_password(client, "ana@example.com")
+    answer = provider_posts(client, idp.logout_token(subject=ANA.subject, sid=laptop_sid))
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    assert signed_in(laptop, phone, bob, ana_by_password) == [False, True, True, True]
+    ana_id = IdentityService.for_platform(platform).get_user("ana@example.com").id
+    done = open_audit(platform).read(action="auth.oidc.backchannel_logout.succeeded")[-1]
+    assert done.subject == ana_id and done.details == {"by": "sid+sub", "sessions": 1}
+    # sid and sub must name the same person: bob's sub with ana's provider session ends nothing
+    assert provider_posts(client, idp.logout_token(subject=BOB.subject, sid=phone_sid)).status_code == 200
+    assert signed_in(phone, bob) == [True, True]
+    assert provider_posts(client, idp.logout_token(sid=phone_sid)).status_code == 200  # a sid alone
+    assert signed_in(phone, bob, ana_by_password) == [False, True, True]
+
+
+def test_a_backchannel_logout_by_sub_ends_every_sso_session_of_the_user(
+    make_client: ClientFactory, idp: OpenIdTestProvider
+) -> None:
+    """Without a sid the provider signs the account out everywhere: every SSO session of its user ends
+    (their password session is not the provider's to end). The provider's key rotated since the
+    sign-in: ShopSight fetches the keys again."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    create_user(platform, "bob@example.com", Role.MARKETER)
+    laptop, _ = browser_signed_in(client, idp, ANA)
+    phone, _ = browser_signed_in(client, idp, ANA)
+    bob, _ = browser_signed_in(client, idp, BOB)
+    ana_by_password = browser_with_password(client, "ana@example.com")
+    idp.rotate_rsa_key()
+    assert provider_posts(client, idp.logout_token(subject=ANA.subject)).status_code == 200
+    assert signed_in(laptop, phone, bob, ana_by_password) == [False, False, True, True]
+    assert provider_posts(client, idp.logout_token(subject="nobody-here")).status_code == 200  # no link
+    done = open_audit(platform).read(action="auth.oidc.backchannel_logout.succeeded")
+    assert [entry.details for entry in done] == [{"by": "sub", "sessions": 2}, {"by": "sub", "sessions": 0}]
+
+
+def test_a_replayed_logout_token_is_refused(make_client: ClientFactory, idp: OpenIdTestProvider) -> None:
+    """V10.5.5: a logout token works once; its jti is kept, and a second token with it is refused."""
+    client, platform = make_client()
+    create_user(platform, "ana@example.com", Role.ANALYST)
+    first, first_sid = browser_signed_in(client, idp, ANA)
+    token = idp.logout_token(subject=ANA.subject, sid=first_sid)
+    assert provider_posts(client, token).status_code == 200
+    again, again_sid = browser_signed_in(client, idp, ANA)
+    replay = provider_posts(client, token)
+    assert replay.status_code == 400
+    assert replay.json() == {"error": "invalid_request", "error_description": "replayed"}
+    jti = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["jti"]
+    same_jti = idp.logout_token(subject=ANA.subject, sid=again_sid, claims={"jti": jti})
+    assert provider_posts(client, same_jti).json()["error_description"] == "replayed"
+    assert signed_in(first, again) == [False, True]
+    assert backchannel_refusals(platform)[-2:] == ["replayed", "replayed"]
+
+
+NOW = int(time.time())
+
+
+@pytest.mark.parametrize(
+    ("tweak", "reason"),
+    [
+        ({"claims": {"aud": "another-client"}}, "wrong_audience"),
+        ({"claims": {"iss": "https://evil.example"}}, "wrong_issuer"),
+        ({"claims": {"exp": NOW - 3600, "iat": NOW - 3700}}, "expired"),
+        ({"claims": {"iat": NOW - 3600, "exp": None}}, "too_old"),
+        ({"claims": {"iat": None}}, "missing_claim"),
+        ({"claims": {"events": None}}, "missing_event"),
+        ({"claims": {"events": {"http://schemas.openid.net/event/other": {}}}}, "missing_event"),
+        ({"claims": {"events": ["http://schemas.openid.net/event/backchannel-logout"]}}, "missing_event"),
+        ({"claims": {"nonce": "a nonce"}}, "nonce_present"),
+        ({"claims": {"jti": None}}, "missing_claim"),
+        ({"claims": {"sub": None, "sid": None}}, "missing_claim"),
+        ({"header": {"typ": "JWT"}}, "wrong_type"),
+        ({"signing": "none"}, "alg_not_allowed"),
+        ({"signing": "HS256-public-key"}, "alg_not_allowed"),
+        ({"header": {"kid": "rsa-unknown"}}, "unknown_key"),
+        ({"signing": "RS256-foreign-key"}, "bad_signature"),
+    ],
+    ids=["wrong-aud", "wrong-iss", "expired", "too-old", "no-iat", "no-events", "other-event",
+         "events-list", "nonce", "no-jti", "no-sub-no-sid", "typ-jwt", "alg-none", "hs256-public-key",
+         "unknown-key", "foreign-key"],
+)  # fmt: skip
+def test_bad_logout_tokens_are_refused_and_end_nothing(
+    sso_session: tuple[TestClient, Platform, str],
+    idp: OpenIdTestProvider,
+    tweak: dict[str, Any],
+    reason: str,
+) -> None:
+    """V10.5.5: each token a provider would not send (or an attacker would) is a 400 and the session
+    it names lives on."""
+    browser, platform, sid = sso_session
+    answer = provider_posts(browser, idp.logout_token(subject=ANA.subject, sid=sid, **tweak))
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {"error": "invalid_request", "error_description": reason}
+    assert answer.headers["cache-control"] == "no-store"
+    assert backchannel_refusals(platform)[-1] == reason
+    assert signed_in(browser) == [True]
+
+
+def test_an_id_token_or_no_token_is_not_a_logout(
+    sso_session: tuple[TestClient, Platform, str], idp: OpenIdTestProvider
+) -> None:
+    """Cross-JWT confusion: a real ID token of this client, posted as a logout token, is refused."""
+    browser, platform, sid = sso_session
+    id_token = [t for t in idp.issued_tokens if t.count(".") == 2][-1]  # signed ana in, above
+    assert provider_posts(browser, id_token).json()["error_description"] == "wrong_type"
+    server = TestClient(browser.app, base_url=ORIGIN)
+    assert server.post(BACKCHANNEL, data={}).json()["error_description"] == "missing_token"
+    assert server.post(BACKCHANNEL, json={"logout_token": "x"}).json()["error_description"] == "missing_token"
+    token = idp.logout_token(sid=sid)
+    twice = server.post(BACKCHANNEL, content=f"logout_token={token}&logout_token={token}",
+                        headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert twice.status_code == 400
+    assert server.get(BACKCHANNEL).status_code == 405
+    assert backchannel_refusals(platform)[-3:] == ["missing_token"] * 3
+    assert signed_in(browser) == [True]

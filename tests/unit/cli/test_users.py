@@ -133,7 +133,7 @@ def test_reset_mfa_and_reset_password_end_the_users_sessions(tmp_path: Path) -> 
             tmp_path, "reset-password", "fin@example.com", "--password-stdin", stdin="qwerty123456"
         )
         assert code == 2 and "most common passwords" in out and identity.sessions.get(after) is not None
-        new = "a new phrase for finance 31"
+        new = "a new phrase for the books 31"
         code, out = _users(tmp_path, "reset-password", "fin@example.com", "--password-stdin", stdin=new)
         assert code == 0 and "password reset for fin@example.com" in out, out
         assert identity.sessions.get(after) is None

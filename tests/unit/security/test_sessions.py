@@ -74,6 +74,21 @@ def test_logout_and_revoking_a_user(platform: Platform) -> None:
     assert store.get(b) is None and store.get(c) is not None
 
 
+def test_a_provider_logout_ends_only_single_sign_on_sessions(platform: Platform) -> None:
+    """Back-channel logout: by provider session (sid), by user, or both matching; password sessions stay."""
+    store = _store(platform, FakeClock())
+    laptop, _ = store.create("u1", mfa_verified=False, sso_id_token="id-1", sso_sid="sid-1")
+    phone, _ = store.create("u1", mfa_verified=False, sso_id_token="id-2", sso_sid="sid-2")
+    no_sid, _ = store.create("u1", mfa_verified=False, sso_id_token="id-3")
+    password, _ = store.create("u1", mfa_verified=False)
+    other, _ = store.create("u2", mfa_verified=False, sso_id_token="id-4", sso_sid="sid-4")
+    assert store.revoke_sso() == 0
+    assert store.revoke_sso(sid="sid-1", user_id="u2") == 0  # sid and user must both match
+    assert store.revoke_sso(sid="sid-1") == 1 and store.get(laptop) is None
+    assert store.revoke_sso(user_id="u1") == 2
+    assert [store.get(s) is None for s in (phone, no_sid, password, other)] == [True, True, False, False]
+
+
 def test_a_user_lists_live_sessions_and_ends_only_their_own(platform: Platform) -> None:
     clock = FakeClock()
     store = _store(platform, clock)

@@ -87,7 +87,8 @@ def test_every_page_references_assets_that_are_served(client: TestClient, platfo
         for url in ASSET.findall(html):
             asset = client.get(url)
             assert asset.status_code == 200, url
-            kind = "text/css" if url.endswith(".css") else "javascript"
+            kinds = {".css": "text/css", ".svg": "image/svg+xml"}
+            kind = next((k for suffix, k in kinds.items() if url.endswith(suffix)), "javascript")
             assert kind in asset.headers["content-type"], url
 
 
@@ -100,7 +101,13 @@ def test_every_module_import_resolves_to_a_shipped_file() -> None:
                 f"{module.name} imports {match['path']}"
             )
     pages = {path.stem for path in (STATIC_DIR / "js" / "pages").glob("*.js")}
-    assert {page.name for page in PAGES} | {"login"} == pages
+    assert {page.name for page in PAGES} | {"login", "forgot-password", "reset-password"} == pages
+
+
+def test_the_icon_is_served_where_browsers_look_for_it(client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert 'href="/static/img/favicon.svg"' in client.get("/login").text
 
 
 def test_plotly_and_the_world_map_are_served_from_this_server(client: TestClient) -> None:

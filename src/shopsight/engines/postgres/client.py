@@ -21,6 +21,7 @@ from shopsight.warehouse.publish import TableLoad
 
 Connect = Callable[[], psycopg.Connection]
 LOAD_PREFIX = "_shopsight_load_"
+_SCHEMA_EXISTS = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
 _SIMPLE_TYPES: tuple[tuple[Callable[[pa.DataType], bool], str], ...] = (
     (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t), "text"),
     (pa.types.is_boolean, "boolean"),
@@ -101,7 +102,10 @@ class PostgresTableSink:
         columns = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(postgres_type(f.type))) for f in schema
         )
-        cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+        # CREATE SCHEMA needs CREATE on the database even when the schema exists: a least-privilege role
+        # that may only create tables in its schema (docs/security/postgres-roles.sql) skips it.
+        if cursor.execute(_SCHEMA_EXISTS, (self.schema,)).fetchone() is None:
+            cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._name(table)))
         cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(self._name(table), columns))
 

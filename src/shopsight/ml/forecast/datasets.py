@@ -48,6 +48,7 @@ class SeriesSet:
     windows: int
     notes: list[str] = field(default_factory=list)
     level: str = "series"  # what one series is (its hierarchy level's name): sku, country, ...
+    prices: Any = None  # pandas.DataFrame ``unique_id, ds, price`` (every period; last known price) or None
 
     @property
     def season_length(self) -> int:
@@ -87,7 +88,7 @@ def _m4_long(path: Path) -> Any:
 
 
 def retail_sales(root: Path) -> Any:
-    """UCI Online Retail as one row per sale line: day, stock code, country, net units.
+    """UCI Online Retail as one row per sale line: day, stock code, country, net units, unit price.
 
     Cancellations stay in as negative units so that an order cancelled the same day nets to zero
     (the file's largest orders, 80,995 and 74,215 units, were cancelled at once).
@@ -100,8 +101,9 @@ def retail_sales(root: Path) -> Any:
     sales = raw[(raw["UnitPrice"] > 0) & raw["StockCode"].str.match(PRODUCT_CODE)]
     day = pd.to_datetime(sales["InvoiceDate"], format="%Y-%m-%d %H:%M:%S").dt.normalize()
     return pd.DataFrame(
-        {"day": day, "sku": sales["StockCode"], "country": sales["Country"], "units": sales["Quantity"]}
-    )
+        {"day": day, "sku": sales["StockCode"], "country": sales["Country"], "units": sales["Quantity"],
+         "price": sales["UnitPrice"]}
+    )  # fmt: skip
 
 
 def online_retail(root: Path, *, level: str, freq: str) -> SeriesSet:
@@ -124,7 +126,20 @@ def online_retail(root: Path, *, level: str, freq: str) -> SeriesSet:
     name = f"online-retail-{level}-{'daily' if freq == 'D' else 'weekly'}"
     notes = [note, "net units (sales minus same-period cancellations, floored at 0); each series starts "
              "at its first sale; the incomplete first/last periods are dropped"]  # fmt: skip
-    return SeriesSet(name, frame, freq, seasons, horizon, windows, notes, level=key)
+    prices = _prices(sales, frame, freq) if level == "sku" else None
+    return SeriesSet(name, frame, freq, seasons, horizon, windows, notes, level=key, prices=prices)
+
+
+def _prices(sales: Any, frame: Any, freq: str) -> Any:
+    """Each SKU's median unit price of its sale lines per period, carried forward over periods without
+    a sale (the last price the shop charged); the first periods before any sale take the first price."""
+    sold = sales[sales["units"] > 0].rename(columns={"sku": "unique_id", "day": "ds"})
+    if freq != "D":
+        sold = sold.assign(ds=sold["ds"].dt.to_period(freq).dt.end_time.dt.normalize())
+    median = sold.groupby(["unique_id", "ds"], as_index=False)["price"].median()
+    merged = frame[["unique_id", "ds"]].merge(median, on=["unique_id", "ds"], how="left")
+    merged["price"] = merged.groupby("unique_id")["price"].transform(lambda p: p.ffill().bfill())
+    return merged
 
 
 def _per_period(daily: Any, freq: str) -> Any:

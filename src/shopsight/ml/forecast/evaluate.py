@@ -25,11 +25,14 @@ from shopsight.ml.forecast.models import (
     CONFORMAL_WINDOWS,
     DEFAULT_MODELS,
     LEVEL,
+    PRICE_MODELS,
     BacktestPlan,
+    GlobalBackend,
     StatsBackend,
     applicable,
     backtest,
     check_names,
+    price_features,
 )
 
 AUTO = "auto"
@@ -88,12 +91,13 @@ class Evaluation:
 def evaluate(
     data: SeriesSet, *, models: list[str] | None = None, horizon: int | None = None,
     windows: int | None = None, progress: Progress | None = None, reconcile: str = "none",
-    stats: StatsBackend | None = None,
+    stats: StatsBackend | None = None, ml: GlobalBackend | None = None,
 ) -> Evaluation:  # fmt: skip
     """Backtest ``models`` (default: all but AutoARIMA) and ``auto`` on ``data``'s last windows.
 
     ``reconcile`` (``bottom_up`` or ``min_trace``) adds the ``total`` series, makes every model's forecasts
-    coherent and scores each hierarchy level apart; ``stats`` runs the statsforecast models (e.g. Spark).
+    coherent and scores each hierarchy level apart; ``stats`` runs the statsforecast models and ``ml`` the
+    global ones (e.g. on Spark).
     """
     names = check_names(models or list(DEFAULT_MODELS))
     plan = BacktestPlan(
@@ -101,12 +105,15 @@ def evaluate(
         windows=(windows or data.windows) + 1, non_negative=bool((data.frame["y"] >= 0).all()),
     )  # fmt: skip
     names = [n for n in names if applicable(n, plan)]
+    if data.prices is None or reconcile != "none":  # price features exist for the SKUs of the data only
+        names = [n for n in names if n not in PRICE_MODELS]
     if reconcile == "none":
-        runs, seconds = _run_all(names, data.frame, plan, progress, stats)
+        frames = _frames(names, data, plan)
+        runs, seconds = _run_all(names, frames, plan, progress, stats, ml)
         return summarize(data, plan, runs, seconds)
     levels = hierarchy.build(data)
     hierarchical = replace(data, frame=levels.frame)
-    runs, seconds = _run_all(names, levels.frame, plan, progress, stats)
+    runs, seconds = _run_all(names, dict.fromkeys(names, levels.frame), plan, progress, stats, ml)
     return summarize(hierarchical, plan, runs, seconds, hierarchy=levels, reconcile=reconcile)
 
 
@@ -151,9 +158,17 @@ def _level_scores(
     return results, notes
 
 
+def _frames(names: list[str], data: SeriesSet, plan: BacktestPlan) -> dict[str, Any]:
+    """What each model is given: the series, with the price features for the models that use them."""
+    with_prices = None
+    if any(name in PRICE_MODELS for name in names):
+        with_prices = data.frame.merge(price_features(data.prices, plan), on=["unique_id", "ds"], how="left")
+    return {name: with_prices if name in PRICE_MODELS else data.frame for name in names}
+
+
 def _run_all(
-    names: list[str], frame: Any, plan: BacktestPlan, progress: Progress | None,
-    stats: StatsBackend | None = None,
+    names: list[str], frames: dict[str, Any], plan: BacktestPlan, progress: Progress | None,
+    stats: StatsBackend | None = None, ml: GlobalBackend | None = None,
 ) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
     task = progress.add_task("backtesting", total=len(names)) if progress else None
     runs: dict[str, Any] = {}
@@ -161,7 +176,7 @@ def _run_all(
     for name in names:
         started = time.perf_counter()
         with _quiet():
-            runs[name] = with_window(backtest(name, frame, plan, stats=stats))
+            runs[name] = with_window(backtest(name, frames[name], plan, stats=stats, ml=ml))
         seconds[name] = time.perf_counter() - started
         if progress:
             progress.advance(task)

@@ -1,9 +1,10 @@
 """The forecasting models and their rolling-origin backtest, each giving one frame of the same shape.
 
 Local models come from statsforecast (baselines, AutoETS, AutoARIMA, MSTL, the intermittent-demand family),
-the global model is LightGBM through mlforecast. Every backtest frame has ``unique_id, ds, cutoff, y,
-forecast, lo, hi`` where ``lo``/``hi`` bound the 80% prediction interval: the model's own when it has one,
-otherwise conformal (the spread of its errors in earlier windows of the training part).
+the global models are LightGBM and XGBoost through mlforecast (XGBoost also on Spark through mlforecast's
+distributed backend, ``shopsight.engines.spark.mlforecast``). Every backtest frame has ``unique_id, ds,
+cutoff, y, forecast, lo, hi`` where ``lo``/``hi`` bound the 80% prediction interval: the model's own when
+it has one, otherwise conformal (the spread of its errors in earlier windows of the training part).
 """
 
 from __future__ import annotations
@@ -33,11 +34,24 @@ MODEL_NAMES = (
     "tsb",
     "lightgbm",
     "lightgbm_holidays",
+    "lightgbm_price",
+    "xgboost",
 )
 # AutoARIMA is opt-in: on hourly data with a 24-period season it takes minutes per hundred series.
-# lightgbm_holidays too: it is LightGBM plus UK bank-holiday features, a variant to compare, not a default.
-DEFAULT_MODELS = tuple(name for name in MODEL_NAMES if name not in ("auto_arima", "lightgbm_holidays"))
-LIGHTGBM_MODELS = ("lightgbm", "lightgbm_holidays")
+# lightgbm_holidays too: it is LightGBM plus UK bank-holiday features, a variant to compare, not a default;
+# and xgboost, the global model that also runs on Spark (LightGBM on Spark needs SynapseML's JVM packages).
+# lightgbm_price needs the series' prices (online-retail SKUs): LightGBM plus the price a horizon ago
+# relative to its recent median and a discount flag, features known when the forecast is made.
+OPT_IN_MODELS = ("auto_arima", "lightgbm_holidays", "lightgbm_price", "xgboost")
+DEFAULT_MODELS = tuple(name for name in MODEL_NAMES if name not in OPT_IN_MODELS)
+LIGHTGBM_MODELS = ("lightgbm", "lightgbm_holidays", "lightgbm_price")
+PRICE_MODELS = ("lightgbm_price",)
+DISCOUNT = 0.95  # a price under 95% of its recent median counts as a discount
+GLOBAL_MODELS = (*LIGHTGBM_MODELS, "xgboost")
+XGBOOST_PARAMS: dict[str, Any] = {
+    "n_estimators": 200, "learning_rate": 0.05, "max_depth": 6, "subsample": 1.0, "tree_method": "hist",
+    "random_state": SEED,
+}  # fmt: skip
 
 
 class ModelError(ShopSightError):
@@ -80,6 +94,24 @@ class StatsBackend(Protocol):
         ...
 
 
+class GlobalBackend(Protocol):
+    """Where the global (one model for all series) models run: here (:class:`LocalGlobal`) or on Spark
+    (``shopsight.engines.spark.mlforecast``). Both give the standard backtest frame."""
+
+    def backtest(self, name: str, frame: Any, plan: BacktestPlan) -> Any:
+        """``unique_id, ds, cutoff, y, forecast, lo, hi`` of global model ``name`` over the plan's windows."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalGlobal:
+    """mlforecast in this process."""
+
+    def backtest(self, name: str, frame: Any, plan: BacktestPlan) -> Any:
+        """LightGBM (with or without holidays) or XGBoost on the plan's windows, conformal intervals."""
+        return _global(frame, plan, name)
+
+
 @dataclass(frozen=True)
 class LocalStats:
     """statsforecast in this process on ``n_jobs`` worker processes."""
@@ -119,13 +151,16 @@ def applicable(name: str, plan: BacktestPlan) -> bool:
     return name != "mstl" or len(plan.season_lengths) > 1
 
 
-def backtest(name: str, frame: Any, plan: BacktestPlan, *, stats: StatsBackend | None = None) -> Any:
+def backtest(
+    name: str, frame: Any, plan: BacktestPlan, *, stats: StatsBackend | None = None,
+    ml: GlobalBackend | None = None,
+) -> Any:  # fmt: skip
     """Forecasts of model ``name`` for each window, every fit seeing only the points before its cutoff.
 
-    ``stats`` runs the statsforecast models (default: in this process); LightGBM always runs here.
+    ``stats`` runs the statsforecast models and ``ml`` the global ones (default: both in this process).
     """
-    if name in LIGHTGBM_MODELS:
-        result = _lightgbm(frame, plan, name)
+    if name in GLOBAL_MODELS:
+        result = (ml or LocalGlobal()).backtest(name, frame, plan)
     else:
         result = _statistical(name, frame, plan, stats or LocalStats())
     if plan.non_negative:  # units cannot be negative: clip forecasts and interval bounds
@@ -138,7 +173,7 @@ def _statistical(name: str, frame: Any, plan: BacktestPlan, stats: StatsBackend)
         models=[statistical_model(name, plan)], freq=plan.freq, frame=frame, horizon=plan.horizon,
         windows=plan.windows, level=LEVEL,
     )  # fmt: skip
-    return _standard(result, name)
+    return standard_frame(result, name)
 
 
 def forecast(names: list[str], frame: Any, plan: BacktestPlan, *, stats: StatsBackend | None = None) -> Any:
@@ -184,40 +219,74 @@ def statistical_model(name: str, plan: BacktestPlan) -> Any:
     return builders[name]()
 
 
-def _lightgbm(frame: Any, plan: BacktestPlan, alias: str = "lightgbm") -> Any:
-    """One LightGBM for all series on lags, rolling means and calendar features (``lightgbm_holidays``:
-    and UK bank holidays); conformal intervals."""
-    from lightgbm import LGBMRegressor
-    from mlforecast import MLForecast
+def global_features(plan: BacktestPlan, *, holidays: bool = False) -> dict[str, Any]:
+    """What every global model sees: lags, rolling means of the last season (and of the season ending a
+    horizon ago), calendar features (and UK bank holidays), each series standardised."""
     from mlforecast.lag_transforms import RollingMean
     from mlforecast.target_transforms import LocalStandardScaler
-    from mlforecast.utils import PredictionIntervals
 
-    season = plan.season_length
-    window = season if season > 1 else 4
-    regressor = LGBMRegressor(
-        n_estimators=200, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=0.8,
-        subsample_freq=1, colsample_bytree=0.8, random_state=SEED, n_jobs=1, verbosity=-1,
-    )  # fmt: skip
-    engine = MLForecast(
-        models={alias: regressor},
-        freq=plan.freq,
-        lags=lightgbm_lags(plan),
-        lag_transforms={
+    window = plan.season_length if plan.season_length > 1 else 4
+    return {
+        "freq": plan.freq,
+        "lags": lightgbm_lags(plan),
+        "lag_transforms": {
             1: [RollingMean(window_size=window)],
             plan.horizon: [RollingMean(window_size=window)],
         },
-        date_features=[
-            *calendar_features(plan.freq),
-            *(holiday_features(plan.freq) if alias == "lightgbm_holidays" else []),
-        ],
-        target_transforms=[LocalStandardScaler()],
-    )
+        "date_features": [*calendar_features(plan.freq), *(holiday_features(plan.freq) if holidays else [])],
+        "target_transforms": [LocalStandardScaler()],
+    }
+
+
+def global_regressor(name: str) -> Any:
+    """The scikit-learn regressor of global model ``name`` (one thread: series-parallel work is elsewhere)."""
+    if name == "xgboost":
+        from xgboost import XGBRegressor
+
+        return XGBRegressor(**XGBOOST_PARAMS, n_jobs=1)
+    from lightgbm import LGBMRegressor
+
+    return LGBMRegressor(
+        n_estimators=200, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=0.8,
+        subsample_freq=1, colsample_bytree=0.8, random_state=SEED, n_jobs=1, verbosity=-1,
+    )  # fmt: skip
+
+
+def _global(frame: Any, plan: BacktestPlan, alias: str) -> Any:
+    """One model for all series (``global_features``); conformal intervals from the two windows before
+    each cutoff. Columns of ``frame`` besides ``unique_id, ds, y`` are dynamic features
+    (``price_features``)."""
+    from mlforecast import MLForecast
+    from mlforecast.utils import PredictionIntervals
+
+    if alias in PRICE_MODELS and "price_vs_recent" not in frame.columns:
+        raise ModelError(f"{alias} needs the series' prices (online-retail SKU datasets have them)")
+    features = global_features(plan, holidays=alias == "lightgbm_holidays")
+    engine = MLForecast(models={alias: global_regressor(alias)}, **features)
     result = engine.cross_validation(
         df=frame, n_windows=plan.windows, h=plan.horizon, step_size=plan.horizon, level=[LEVEL],
         prediction_intervals=PredictionIntervals(n_windows=CONFORMAL_WINDOWS, h=plan.horizon),
+        static_features=[],
     )  # fmt: skip
-    return _standard(result, alias)
+    return standard_frame(result, alias)
+
+
+def price_features(prices: Any, plan: BacktestPlan) -> Any:
+    """``unique_id, ds, price_vs_recent, discounted``: the price ``plan.horizon`` periods ago over its
+    median of the periods before, and whether that was a discount. Lagged by the horizon, every value of
+    a forecast period is known at the cutoff (no look-ahead), as a planned price would be."""
+    recent = max(4 * plan.season_length, 8)
+    ordered = prices.sort_values(["unique_id", "ds"], ignore_index=True)
+    by_series = ordered.groupby("unique_id")["price"]
+    lagged = by_series.shift(plan.horizon)
+    reference = lagged.groupby(ordered["unique_id"]).transform(
+        lambda p: p.shift(1).rolling(recent, min_periods=1).median()
+    )
+    ratio = (lagged / reference).fillna(1.0)
+    return pd.DataFrame({
+        "unique_id": ordered["unique_id"], "ds": ordered["ds"], "price_vs_recent": ratio.astype(float),
+        "discounted": (ratio < DISCOUNT).astype(float),
+    })  # fmt: skip
 
 
 def lightgbm_lags(plan: BacktestPlan) -> list[int]:
@@ -235,7 +304,9 @@ def calendar_features(freq: str | int) -> list[str]:
     return by_freq.get(base, ["month"])
 
 
-def _standard(result: Any, alias: str) -> Any:
+def standard_frame(result: Any, alias: str) -> Any:
+    """A Nixtla result's columns for ``alias`` as the backtest frame ``unique_id, ds, cutoff, y, forecast,
+    lo, hi``."""
     frame = pd.DataFrame(
         {
             "unique_id": result["unique_id"].astype(str).to_numpy(),

@@ -13,6 +13,11 @@ says the provider did MFA (``amr``/``acr`` values from the settings); there is n
 Every outcome is audited: ``auth.login.succeeded`` or ``auth.login.failed`` with ``method: oidc`` and
 the reason; first links as ``auth.oidc.linked``; provisioning as ``user.created``; role changes as
 ``role.changed`` by ``oidc``.
+
+Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the provider posts a signed logout token
+when someone signs out there; a valid one, never seen before, ends the ShopSight sessions of that
+provider session (``sid``) or of that provider account (``sub``). Audited as
+``auth.oidc.backchannel_logout.succeeded`` (how many sessions ended) or ``...failed`` (the reason).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from joserfc.jwk import ECKey, RSAKey
+
 from shopsight.errors import ShopSightError
 from shopsight.security.audit import AuditSink, JsonValue
 from shopsight.security.identity.models import UserCreate, UserPublic, normalize_email
@@ -33,14 +40,17 @@ from shopsight.security.identity.oidc_store import LinkConflict, OidcStore, Pend
 from shopsight.security.identity.oidc_tokens import (
     Expectations,
     IdTokenClaims,
-    InvalidIdToken,
+    InvalidProviderToken,
+    LogoutTokenClaims,
     key_for,
     token_header,
     verify_id_token,
+    verify_logout_token,
 )
 from shopsight.security.identity.roles import Role, requires_mfa
 from shopsight.security.identity.service import ANONYMOUS, IdentityService
 from shopsight.security.identity.store import UnknownUser
+from shopsight.security.sessions import SessionStore
 
 if TYPE_CHECKING:
     from shopsight.platform import Platform
@@ -70,6 +80,14 @@ class SsoRefused(ShopSightError):
         self.user_id = user_id
 
 
+class LogoutRefused(ShopSightError):
+    """A back-channel logout token that ended nothing; ``reason`` is the audited reason code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"back-channel logout refused: {reason}")
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class SsoStart:
     """Where to send the browser, and the secret its sign-in cookie must carry back."""
@@ -80,13 +98,15 @@ class SsoStart:
 
 @dataclass(frozen=True)
 class SsoSignIn:
-    """A finished single sign-on: the local user, whether MFA was shown, where to go next, and the ID
-    token (the hint that signs the browser out at the provider later)."""
+    """A finished single sign-on: the local user, whether MFA was shown, where to go next, the ID token
+    (the hint that signs the browser out at the provider later) and its ``sid`` (the provider session a
+    back-channel logout names)."""
 
     user: UserPublic
     mfa_verified: bool
     next_path: str
     id_token: str
+    sid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +180,9 @@ class SingleSignOn:
         mfa = self._idp_did_mfa(claims)
         details: dict[str, JsonValue] = {"method": "oidc", "mfa": "idp" if mfa else "none"}
         self._audit.record(action="auth.login.succeeded", actor=user.id, subject=user.id, details=details)
-        return SsoSignIn(user=user, mfa_verified=mfa, next_path=pending.next_path, id_token=token)
+        return SsoSignIn(
+            user=user, mfa_verified=mfa, next_path=pending.next_path, id_token=token, sid=claims.sid
+        )
 
     def logout_url(self, id_token: str) -> str | None:
         """Where to send the browser to sign out at the provider too (None: it offers no end-session
@@ -171,6 +193,26 @@ class SingleSignOn:
             )
         except ProviderError:
             return None
+
+    def backchannel_logout(self, logout_token: str | None, *, sessions: SessionStore) -> int:
+        """End the sessions a provider's logout token names: by ``sid`` those of that provider session,
+        by ``sub`` alone every single sign-on session of the linked user (with both, both must match).
+        Returns how many ended; :class:`LogoutRefused` (audited) when the token is missing, invalid or
+        replayed."""
+        if not logout_token:
+            raise self._refuse_logout("missing_token")
+        claims = self._logout_claims(logout_token)
+        user_id = None
+        if claims.subject is not None:
+            user_id = self._store.linked_user(issuer=claims.issuer, subject=claims.subject)
+        unknown_account = claims.subject is not None and user_id is None
+        ended = 0 if unknown_account else sessions.revoke_sso(sid=claims.sid, user_id=user_id)
+        named = [name for name, value in (("sid", claims.sid), ("sub", claims.subject)) if value is not None]
+        details: dict[str, JsonValue] = {"by": "+".join(named), "sessions": ended}
+        self._audit.record(
+            action="auth.oidc.backchannel_logout.succeeded", actor=ACTOR, subject=user_id, details=details
+        )
+        return ended
 
     # -- the callback, step by step ----------------------------------------------------------------
 
@@ -196,20 +238,42 @@ class SingleSignOn:
             return token, self._verified(token, pending)
         except ProviderError as error:
             raise self._refuse(error.reason) from None
-        except InvalidIdToken as error:
+        except InvalidProviderToken as error:
             raise self._refuse(f"id_token_{error.reason}") from None
 
     def _verified(self, token: str, pending: PendingLogin) -> IdTokenClaims:
+        key = self._provider_key(token)
+        return verify_id_token(token, key=key, expect=self._expectations(), nonce_hash=pending.nonce_hash)
+
+    def _provider_key(self, token: str) -> RSAKey | ECKey:
+        """The provider key that signed ``token``; the keys are fetched again once for an unknown one."""
         header = token_header(token)
         key = key_for(header, self._provider.keys()) or key_for(header, self._provider.keys(refresh=True))
         if key is None:
-            raise InvalidIdToken("unknown_key", "no provider key matches the ID token")
-        expect = Expectations(
-            issuer=self.settings.issuer, client_id=self.settings.client_id, nonce_hash=pending.nonce_hash,
+            raise InvalidProviderToken("unknown_key", "no provider key matches the token")
+        return key
+
+    def _expectations(self) -> Expectations:
+        return Expectations(
+            issuer=self.settings.issuer, client_id=self.settings.client_id,
             now=int(self._clock().timestamp()), skew=self.settings.clock_skew_seconds,
             max_age=self.settings.max_token_age_seconds,
         )  # fmt: skip
-        return verify_id_token(token, key=key, expect=expect)
+
+    def _logout_claims(self, token: str) -> LogoutTokenClaims:
+        """A valid logout token's claims, its ``jti`` recorded; refused when invalid or seen before."""
+        try:
+            claims = verify_logout_token(token, key=self._provider_key(token), expect=self._expectations())
+        except (ProviderError, InvalidProviderToken) as error:
+            raise self._refuse_logout(error.reason) from None
+        now = self._clock()
+        # A jti must be remembered while its token could still pass the iat check (the skew both ways).
+        keep = timedelta(seconds=self.settings.max_token_age_seconds + 2 * self.settings.clock_skew_seconds)
+        if not self._store.first_use_of(
+            issuer=claims.issuer, jti=claims.jti, now=now, forget_before=now - keep
+        ):
+            raise self._refuse_logout("replayed")
+        return claims
 
     def _decide(self, claims: IdTokenClaims) -> _Decision:
         email = self._checked_email(claims)
@@ -287,3 +351,9 @@ class SingleSignOn:
             action="auth.login.failed", actor=user_id or ANONYMOUS, subject=user_id, details=details
         )
         return SsoRefused(reason, user_id=user_id)
+
+    def _refuse_logout(self, reason: str) -> LogoutRefused:
+        self._audit.record(
+            action="auth.oidc.backchannel_logout.failed", actor=ANONYMOUS, details={"reason": reason}
+        )
+        return LogoutRefused(reason)

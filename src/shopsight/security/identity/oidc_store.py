@@ -4,6 +4,8 @@ A sign-in under way is keyed by the SHA-256 of its ``state`` and bound to the br
 (the SHA-256 of a secret in that browser's cookie); it is taken once and only within its lifetime, so a
 replayed or forged callback finds nothing. A link ties the provider's ``(iss, sub)`` pair to one local
 user: after the first sign-in the user is found by ``sub``, never again by a (reassignable) e-mail.
+The ``jti`` of every back-channel logout token accepted is kept (with when) for as long as the token
+could still pass its freshness check, so a replayed token is refused.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ oidc_links = Table(
     UniqueConstraint("issuer", "user_id", name="uq_oidc_links_issuer_user"),
 )
 
+oidc_logout_tokens = Table(
+    "oidc_logout_tokens",
+    METADATA,
+    Column("issuer", String(500), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 
 def digest(value: str) -> str:
     """SHA-256 hex of a random value (state, nonce, browser secret): enough to match, useless to steal."""
@@ -62,11 +72,11 @@ class LinkConflict(ShopSightError):
 
 
 class OidcStore:
-    """Reads and writes the two single sign-on tables (created on first use)."""
+    """Reads and writes the single sign-on tables (created on first use)."""
 
     def __init__(self, metadata: Engine) -> None:
         self._metadata = metadata
-        METADATA.create_all(metadata, tables=[oidc_pending_logins, oidc_links])
+        METADATA.create_all(metadata, tables=[oidc_pending_logins, oidc_links, oidc_logout_tokens])
 
     def add_pending(self, *, state: str, login: PendingLogin) -> None:
         """Remember a sign-in just sent to the provider."""
@@ -109,3 +119,15 @@ class OidcStore:
                 conn.execute(insert(oidc_links).values(**row))
         except IntegrityError as exc:
             raise LinkConflict(f"user {user_id} or this account is already linked at {issuer}") from exc
+
+    def first_use_of(self, *, issuer: str, jti: str, now: datetime, forget_before: datetime) -> bool:
+        """Record a logout token's ``jti``; False when it was seen already (a replay). Those seen before
+        ``forget_before`` are forgotten first: their tokens are too old to pass by now anyway."""
+        stale = oidc_logout_tokens.c.seen_at < forget_before
+        try:
+            with self._metadata.begin() as conn:
+                conn.execute(delete(oidc_logout_tokens).where(stale))
+                conn.execute(insert(oidc_logout_tokens).values(issuer=issuer, jti=jti, seen_at=now))
+        except IntegrityError:
+            return False
+        return True

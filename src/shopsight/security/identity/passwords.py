@@ -2,9 +2,12 @@
 
 Policy (ASVS 5.0 V6.2): at least ``password_min_length`` characters (12), up to ``password_max_length`` so
 pass phrases fit, any characters, no composition rules, and not one of the very common passwords nor the
-user's own e-mail name. The common passwords are our shipped list plus the ``common_passwords_top`` most
-frequent of zxcvbn's ranked list of 30,000 (ASVS V6.2.4 asks for at least the top 3,000); the identity
-service builds that frozenset once. argon2-cffi compares digests in constant time.
+user's own e-mail name, nor containing a context-specific word (ASVS V6.1.2: ``CONTEXT_WORDS``, the TOTP
+issuer name and the ``password_context_words`` setting; matched case-insensitively, ignoring spaces,
+punctuation and digit-for-letter spellings such as ``Sh0p-S1ght``). The common passwords are our shipped
+list plus the ``common_passwords_top`` most frequent of zxcvbn's ranked list of 30,000 (ASVS V6.2.4 asks
+for at least the top 3,000); the identity service builds that frozenset once. argon2-cffi compares
+digests in constant time.
 """
 
 from __future__ import annotations
@@ -61,6 +64,48 @@ def common_passwords(top: int = 30_000) -> frozenset[str]:
     return shipped_common_passwords() | frozenset(ranked)
 
 
+# Words a guesser tries first against ShopSight (ASVS 5.0 V6.1.2; listed in docs/security/asvs.md): the
+# product name, the administrator words, and every role name. Operators add their shop's own words (its name,
+# domain, brands) with ``password_context_words``; the TOTP issuer (default "ShopSight") is added too.
+CONTEXT_WORDS = (
+    "shopsight",
+    "admin",
+    "superuser",
+    "analyst",
+    "marketer",
+    "support",
+    "finance",
+    "security",
+    "datascientist",
+)
+MIN_CONTEXT_WORD = 4  # shorter words would refuse too many honest pass phrases
+# Digits and symbols people swap in for letters; "1" is read both as "i" and as "l".
+_LEET = (str.maketrans("0134578@$!|", "oieastbasil"), str.maketrans("0134578@$!|", "oleastbasil"))
+
+
+def letters_only(text: str) -> str:
+    """``text`` lower-cased with no spaces or punctuation: ``"Data_Scientist"`` -> ``"datascientist"``."""
+    return "".join(char for char in text.lower() if char.isalpha())
+
+
+def _spellings(password: str) -> set[str]:
+    lowered = password.lower()
+    return {letters_only(lowered)} | {letters_only(lowered.translate(table)) for table in _LEET}
+
+
+def context_words(settings: IdentitySettings) -> frozenset[str]:
+    """Every context-specific word refused inside a password, normalised by :func:`letters_only`."""
+    words = (*CONTEXT_WORDS, settings.totp_issuer, *settings.password_context_words)
+    return frozenset(word for word in map(letters_only, words) if len(word) >= MIN_CONTEXT_WORD)
+
+
+def contained_context_words(password: str, settings: IdentitySettings) -> list[str]:
+    """The context words ``password`` contains, however spelt (the list is public; the password is not
+    echoed)."""
+    spellings = _spellings(password)
+    return sorted(word for word in context_words(settings) if any(word in spelling for spelling in spellings))
+
+
 def password_problems(
     password: str, *, email: str, settings: IdentitySettings, common: frozenset[str] | None = None
 ) -> list[str]:
@@ -79,6 +124,9 @@ def password_problems(
     local_part = email.partition("@")[0].lower()
     if len(local_part) >= 4 and local_part in lowered:
         problems.append("password must not contain the e-mail name")
+    found = contained_context_words(password, settings)
+    if found:
+        problems.append(f"password must not contain words tied to this system: {', '.join(found)}")
     return problems
 
 

@@ -194,6 +194,30 @@ class IdentityService:
         self.end_sessions(record.id, actor=actor, reason="password_reset")
         return self.get_user(email)
 
+    def user_for_reset(self, email: str) -> UserPublic | None:
+        """The enabled user a self-service reset for ``email`` is for (None: no such user, or disabled)."""
+        record = self._store.by_email(normalize_email(email))
+        return None if record is None or record.public.disabled else record.public
+
+    def complete_reset(self, user_id: str, *, new_password: str, code: str | None) -> UserPublic:
+        """The last step of a self-service reset whose link ``user_id`` proved they got: a user with MFA
+        still shows a current code (a reset never bypasses the second factor; a wrong one counts like a
+        failed login), then the new password is set, a lockout lifted and every session ends."""
+        record = self._store.by_id(user_id)
+        if record is None or record.public.disabled:
+            raise ReauthenticationFailed("the account is unavailable")
+        now = self._clock()
+        if record.mfa_secret_sealed is not None and (not code or self._check_code(record, code, now) is None):
+            self._fail(record, AuthOutcome.INVALID_MFA_CODE, None, now)
+            raise ReauthenticationFailed("a current MFA code (or a recovery code) is required")
+        self._set_password(record, new_password)
+        with self._store.metadata.begin() as conn:
+            clear_account_failures(conn, user_id=record.id)
+        details: dict[str, JsonValue] = {"method": "self_service"}
+        self._audit.record(action="password.reset", actor=record.id, subject=record.id, details=details)
+        self.end_sessions(record.id, actor=record.id, reason="password_reset")
+        return record.public
+
     def _set_password(self, record: UserRecord, password: str) -> None:
         email = record.public.email
         check_password(password, email=email, settings=self._settings, common=self._common_passwords)

@@ -15,6 +15,9 @@ class IdentitySettings(BaseSettings):
     password_max_length: int = Field(default=128, ge=64)  # ASVS: at least 64 characters allowed
     # How many of zxcvbn's 30,000 ranked common passwords are refused (ASVS 5.0 V6.2.4: at least 3,000).
     common_passwords_top: int = Field(default=30_000, ge=3_000, le=30_000)
+    # Words of this shop refused inside passwords, besides passwords.CONTEXT_WORDS (ASVS 5.0 V6.1.2): its
+    # name, domain, brands (env as JSON: SHOPSIGHT_IDENTITY__PASSWORD_CONTEXT_WORDS='["acme", "acme.com"]').
+    password_context_words: list[str] = Field(default_factory=list)
     # argon2id, RFC 9106 "second recommended option" (argon2-cffi's own defaults, written out so a change
     # here is a deliberate parameter change that makes stored hashes rehash on their next login).
     argon2_time_cost: int = Field(default=3, ge=1)
@@ -29,3 +32,5 @@ class IdentitySettings(BaseSettings):
     session_idle_minutes: float = Field(default=30.0, gt=0)  # a web session ends after this long unused
     session_absolute_hours: float = Field(default=12.0, gt=0)  # ... and this long after sign-in, always
     access_token_minutes: float = Field(default=15.0, gt=0)  # lifetime of a machine access token (JWT)
+    password_reset_minutes: float = Field(default=30.0, gt=0, le=24 * 60)  # a reset link's lifetime
+    password_reset_per_hour: int = Field(default=3, ge=1)  # reset mails per account per hour, at most

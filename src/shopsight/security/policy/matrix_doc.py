@@ -30,7 +30,9 @@ a job on it), A admin (configure it and others' access to it); `-` nothing. Anyt
 
 Attributes on top of the role: a user's store and region scope (empty = all stores / regions) must contain
 the store or region a request is about, else it is refused whatever the role. Rows are cut to the scope:
-customers and orders to its countries, stock to its locations; KPIs and marts need one of its countries.
+customers and orders to its countries, stock, forecasts, stock risk and replenishment lines to its
+locations; a user's recommendations need a customer inside it; KPIs and marts need one of its countries;
+price suggestions (every location added up) are refused.
 """
 
 _FIELDS_INTRO = """## Fields: role x resource x field

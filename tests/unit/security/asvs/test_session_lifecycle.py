@@ -284,10 +284,14 @@ def test_resetting_mfa_or_the_password_ends_every_session_of_the_user(
     assert user.get("/api/v1/me").status_code == 401 and client.get("/api/v1/me").status_code == 200
     again = _second_browser(app, "reset.me@example.com")
     identity = IdentityService.for_platform(platform)
-    identity.reset_password("reset.me@example.com", new_password="an admin chosen phrase 55", actor="admin")
+    identity.reset_password(
+        "reset.me@example.com", new_password="an operator chosen phrase 55", actor="admin"
+    )
     assert again.get("/api/v1/me").status_code == 401
     assert (
-        _second_browser(app, "reset.me@example.com", "an admin chosen phrase 55").get("/api/v1/me").is_success
+        _second_browser(app, "reset.me@example.com", "an operator chosen phrase 55")
+        .get("/api/v1/me")
+        .is_success
     )
     reasons = [e.details.get("reason") for e in open_audit(platform).read(action="sessions.revoked")
                if e.subject == user_id]  # fmt: skip

@@ -347,12 +347,12 @@ def test_an_admin_password_reset_keeps_mfa_lifts_a_lock_and_ends_all_sessions(
     assert service.get_user(EMAIL).locked_until is not None
     with pytest.raises(WeakPassword):
         service.reset_password(EMAIL, new_password="short", actor="admin-1")
-    service.reset_password(EMAIL, new_password="an admin set phrase 77", actor="admin-1")
+    service.reset_password(EMAIL, new_password="an operator set phrase 77", actor="admin-1")
     assert audit.actions()[-2:] == ["password.reset", "sessions.revoked"]
     assert service.get_user(EMAIL).locked_until is None and service.sessions.get(secret) is None
-    assert service.authenticate(EMAIL, "an admin set phrase 77").outcome is AuthOutcome.MFA_REQUIRED
+    assert service.authenticate(EMAIL, "an operator set phrase 77").outcome is AuthOutcome.MFA_REQUIRED
     code = totp.code_at(enrollment.secret, clock())
-    assert service.authenticate(EMAIL, "an admin set phrase 77", code).ok  # the second factor stayed
+    assert service.authenticate(EMAIL, "an operator set phrase 77", code).ok  # the second factor stayed
 
 
 def test_a_scope_names_location_ids_and_country_or_subdivision_codes() -> None:

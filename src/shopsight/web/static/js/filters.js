@@ -1,9 +1,12 @@
 // The date range (and other) filters a page keeps in its URL, so a reload or a shared link shows the same view.
 import { el } from "./dom.js";
 
+// The keys come from the URL, which anyone can hand a viewer: a null-prototype object keeps "__proto__" or
+// "constructor" a plain filter name, never a path to Object.prototype (ASVS V15.3.6).
 export function currentFilters(defaults = {}) {
   const params = new URLSearchParams(location.search);
-  const filters = { ...defaults };
+  const filters = Object.create(null);
+  for (const [key, value] of Object.entries(defaults)) filters[key] = value;
   for (const [key, value] of params) filters[key] = value;
   return filters;
 }
