@@ -16,7 +16,6 @@ import uvicorn
 from rich.panel import Panel
 from rich.progress import Progress
 
-from shopsight.api.app import create_app
 from shopsight.cli.common import console, fail, settings_from
 from shopsight.cli.plan import plan_with_progress
 from shopsight.demo.generator import DemoConfig, generate
@@ -126,6 +125,8 @@ def register(app: typer.Typer) -> None:
         serve: Annotated[bool, typer.Option(help="Keep serving after loading the demo.")] = True,
     ) -> None:
         """Generate the demo store, send it through the collector, compact the lake, keep serving."""
+        from shopsight.api.app import create_app  # here: the API's imports cost seconds of CLI start-up
+
         platform = Platform(settings_from(ctx))
         base_url = f"http://{host}:{port}"
         write_key = _demo_write_key(platform)

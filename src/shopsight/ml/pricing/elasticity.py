@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
-import statsmodels.api as sm  # type: ignore[import-untyped]
 
 from shopsight.errors import ShopSightError
 from shopsight.ml.pricing.models import Elasticity, ElasticitySource
@@ -80,6 +79,8 @@ def _design(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _fit(y: np.ndarray, x: pd.DataFrame) -> tuple[float, float] | None:
     """(elasticity, robust standard error), or None when the fit is degenerate."""
+    import statsmodels.api as sm  # type: ignore[import-untyped]  # here: 5 s to import, CLI start-up
+
     design = sm.add_constant(x, has_constant="add")
     if len(y) <= design.shape[1] + 1:
         return None

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
 
 from shopsight.ml.recommend.encoding import Vocabulary
 from shopsight.ml.recommend.interactions import Floats, ItemCatalog
@@ -49,6 +48,9 @@ def _aligned(items: Vocabulary, catalog: ItemCatalog, column: np.ndarray) -> np.
 
 def _tfidf(texts: np.ndarray) -> sp.csr_matrix:
     """L2-normalized TF-IDF rows (a zero matrix when there is no usable text)."""
+    # Imported here: scikit-learn costs seconds of start-up to every CLI command and API worker.
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+
     vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1, dtype=np.float32)
     try:
         return sp.csr_matrix(vectorizer.fit_transform(texts.tolist()))
