@@ -246,12 +246,12 @@ def _check_result(result: CheckResult) -> QualityCheck:
 def _inside_scope(caller: Caller, country: str | None) -> None:
     """KPIs and marts add up every row: a caller with a store / region scope must slice them to one
     country of their scope (a store scope has no country, so no aggregate at all), else 403."""
-    scope = caller.principal.scope
-    if not scope.stores and not scope.regions:
+    scope = RowScope(stores=caller.principal.scope.stores, regions=caller.principal.scope.regions)
+    if scope.unlimited:
         return
-    countries = RowScope(regions=scope.regions).countries()
-    if scope.stores or country is None or country.upper() not in countries:
-        allowed = ", ".join(sorted(countries)) if countries and not scope.stores else "none"
+    countries = scope.slicing_countries()
+    if country is None or country.upper() not in countries:
+        allowed = ", ".join(sorted(countries)) or "none"
         raise HTTPException(403, f"your scope allows figures for one of these countries only: {allowed}")
 
 

@@ -52,7 +52,7 @@ from shopsight.api.entity_models import (
     StockLevel,
     StockPage,
 )
-from shopsight.api.scoping import row_scope
+from shopsight.api.scoping import audience, row_scope
 from shopsight.platform import Platform
 from shopsight.privacy.keystore import KeyShredded
 from shopsight.security.policy import (
@@ -219,10 +219,9 @@ def _filters(**values: str | None) -> dict[str, str]:
 
 
 def _audience(caller: Caller, purpose: str | None = None) -> str:
-    """What, besides the request, shapes a masked answer (the ETag must differ when it does)."""
-    scope = caller.principal.scope
-    where = f"{','.join(sorted(scope.stores))}/{','.join(sorted(scope.regions))}"
-    return f"{caller.principal.role.value}|{where}|{purpose or ''}"
+    """What, besides the request, shapes a masked answer (the ETag must differ when it does): role,
+    scope and stated purpose."""
+    return f"{audience(caller)}|{purpose or ''}"
 
 
 def _by_country(view: Callable[[Tables], ir.Table], caller: Caller) -> Callable[[Tables], ir.Table]:

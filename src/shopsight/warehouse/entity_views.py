@@ -48,6 +48,11 @@ class RowScope:
         """The country codes among the regions, upper-cased."""
         return frozenset(region.upper() for region in self.regions if "-" not in region)
 
+    def slicing_countries(self) -> frozenset[str]:
+        """The countries figures that add up every row (KPIs, marts) may be sliced to for this scope:
+        its countries, or none with a store scope (orders record no store)."""
+        return frozenset() if self.stores else self.countries()
+
     def by_country(self, rows: ir.Table) -> ir.Table:
         """``rows`` (with a ``country`` column) inside the scope."""
         if self.unlimited:

@@ -17,6 +17,7 @@ from html import escape
 from string import Template
 
 from shopsight.security.policy import Action, Resource
+from shopsight.warehouse.entity_views import RowScope
 
 PLOTLY_URL = "/vendor/plotly.min.js"
 STATIC = "/static"
@@ -197,9 +198,7 @@ class Viewer:
 
     def countries(self) -> list[str]:
         """The country codes a scoped viewer's figures may be sliced to (none for a store scope)."""
-        if self.stores:
-            return []
-        return sorted({region.upper() for region in self.regions if "-" not in region})
+        return sorted(RowScope(frozenset(self.stores), frozenset(self.regions)).slicing_countries())
 
     def may_see(self, page: Page) -> bool:
         """Whether the page has figures for this viewer's scope."""

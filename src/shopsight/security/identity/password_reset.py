@@ -14,14 +14,26 @@ never shown to the asker.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from shopsight.errors import ShopSightError
 from shopsight.logs import get_logger
@@ -55,6 +67,12 @@ def _utc_now() -> datetime:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _spend_open_links(conn: Connection, user_id: str, now: datetime) -> None:
+    """Mark every unused link of ``user_id`` used (a newer link replaces them; a reset spends them)."""
+    open_links = and_(password_resets.c.user_id == user_id, password_resets.c.used_at.is_(None))
+    conn.execute(update(password_resets).where(open_links).values(used_at=now))
 
 
 class ResetRefused(ShopSightError):
@@ -150,11 +168,7 @@ class PasswordResets:
             raise ResetRefused("this reset link is invalid or has expired: ask for a new one")
         user = self._identity.complete_reset(user_id, new_password=new_password, code=code)
         with self._metadata.begin() as conn:  # spent, and so is any other link of this account
-            conn.execute(
-                update(password_resets)
-                .where(and_(password_resets.c.user_id == user_id, password_resets.c.used_at.is_(None)))
-                .values(used_at=now)
-            )
+            _spend_open_links(conn, user_id, now)
         return user
 
     # -- steps -------------------------------------------------------------------------------------
@@ -171,11 +185,7 @@ class PasswordResets:
         """A new token for ``user_id``; older unused ones stop working (kept a while for the hourly count)."""
         token = secrets.token_urlsafe(32)
         with self._metadata.begin() as conn:
-            conn.execute(
-                update(password_resets)
-                .where(and_(password_resets.c.user_id == user_id, password_resets.c.used_at.is_(None)))
-                .values(used_at=now)
-            )
+            _spend_open_links(conn, user_id, now)
             conn.execute(
                 delete(password_resets).where(password_resets.c.created_at < now - timedelta(days=1))
             )
@@ -199,15 +209,14 @@ class PasswordResets:
             self._audit.record(action="password.reset_mail_failed", actor="system", subject=user.id)
 
     def _live_owner(self, token: str, now: datetime) -> str | None:
-        """The account of an unused, unexpired token (compared by digest, in constant time)."""
+        """The account of an unused, unexpired token (looked up by its SHA-256: the store never sees it)."""
         if not token or len(token) > 200:
             return None
-        wanted = _digest(token)
         with self._metadata.connect() as conn:
             row = conn.execute(
-                select(password_resets).where(password_resets.c.token_hash == wanted)
+                select(password_resets).where(password_resets.c.token_hash == _digest(token))
             ).mappings().first()  # fmt: skip
-        if row is None or not hmac.compare_digest(row["token_hash"], wanted):
+        if row is None:
             return None
         if row["used_at"] is not None or as_utc(row["expires_at"]) <= now:
             return None
