@@ -170,8 +170,9 @@ def evaluate_command(
         ),
     ] = StatsEngine.local,
 ) -> None:
-    """Backtest every model on the last windows of each series; 'auto' picks per series on an earlier window.
+    """Backtest every model on the last windows of each series; 'auto' picks on the windows before them.
 
+    'auto' chooses per series, or one model for all when there are fewer than 50 series.
     Prints MASE, sMAPE, RMSSE, WAPE, bias, pinball loss and 80% interval coverage per model.
     """
     try:

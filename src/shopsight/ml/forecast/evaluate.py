@@ -1,9 +1,15 @@
-"""Rolling-origin backtest of every model and of ``auto``, the per-series choice, with one row per model.
+"""Rolling-origin backtest of every model and of ``auto``, the model choice by backtest, one row per model.
 
-The backtest runs ``windows + 1`` consecutive windows of ``horizon`` points at the end of each series; the
-first one only serves to choose: for each later window, ``auto`` takes per series the model with the
-lowest mean absolute error over all windows before it, so the choice never sees the points it is scored
-on. Every metric is computed on the test windows only (the last ``windows``).
+The backtest runs ``windows`` test windows of ``horizon`` points at the end of each series, after one or
+more selection windows that only serve to choose: for each test window, ``auto`` chooses from the errors of
+all windows before it, so the choice never sees the points it is scored on. Every metric is computed on
+the test windows only (the last ``windows``).
+
+How ``auto`` chooses depends on how many series there are. With many, per series (the mean of its best
+models). With fewer than ``SMALL_SET`` series a per-series choice rests on too few errors and picks noise,
+so ``auto`` takes one model for all of them, the one with the lowest MASE pooled over every series and
+earlier window, and looks back over up to ``SMALL_SET_SELECTION`` selection windows (see
+docs/forecasting.md for the figures behind both numbers).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from shopsight.ml.forecast.models import (
 AUTO = "auto"
 COMBINE = 5  # auto averages each series' best five models: steadier than a single pick
 TOLERANCE = 0.5  # ... of those within 50% of the best one's error
+SMALL_SET = 50  # fewer series than this: one model for all, chosen on pooled errors
+SMALL_SET_SELECTION = 4  # selection windows for a small set, when its shortest series has room for them
 METRIC_NAMES = ("mase", "smape", "rmsse", "wape", "bias", "pinball", "coverage80")
 
 
@@ -100,9 +108,11 @@ def evaluate(
     global ones (e.g. on Spark).
     """
     names = check_names(models or list(DEFAULT_MODELS))
+    horizon, windows = horizon or data.horizon, windows or data.windows
+    selection = selection_windows(data.frame, horizon, windows)
     plan = BacktestPlan(
-        freq=data.freq, season_lengths=data.season_lengths, horizon=horizon or data.horizon,
-        windows=(windows or data.windows) + 1, non_negative=bool((data.frame["y"] >= 0).all()),
+        freq=data.freq, season_lengths=data.season_lengths, horizon=horizon, windows=windows + selection,
+        non_negative=bool((data.frame["y"] >= 0).all()),
     )  # fmt: skip
     names = [n for n in names if applicable(n, plan)]
     if data.prices is None or reconcile != "none":  # price features exist for the SKUs of the data only
@@ -110,47 +120,64 @@ def evaluate(
     if reconcile == "none":
         frames = _frames(names, data, plan)
         runs, seconds = _run_all(names, frames, plan, progress, stats, ml)
-        return summarize(data, plan, runs, seconds)
+        return summarize(data, plan, runs, seconds, selection=selection)
     levels = hierarchy.build(data)
     hierarchical = replace(data, frame=levels.frame)
     runs, seconds = _run_all(names, dict.fromkeys(names, levels.frame), plan, progress, stats, ml)
-    return summarize(hierarchical, plan, runs, seconds, hierarchy=levels, reconcile=reconcile)
+    return summarize(
+        hierarchical, plan, runs, seconds, selection=selection, hierarchy=levels, reconcile=reconcile
+    )
+
+
+def selection_windows(frame: Any, horizon: int, windows: int) -> int:
+    """How many windows before the tests only serve to choose: one, or for a small set of series up to
+    ``SMALL_SET_SELECTION`` while the first fit of its shortest series still sees ``horizon x (windows +
+    1)`` points, what the datasets' length check guarantees with one selection window."""
+    sizes = frame.groupby("unique_id").size()
+    if len(sizes) >= SMALL_SET:
+        return 1
+    room = int(sizes.min()) // horizon - 2 * windows - 1
+    return max(1, min(SMALL_SET_SELECTION, room))
 
 
 def summarize(
     data: SeriesSet, plan: BacktestPlan, runs: dict[str, Any], seconds: dict[str, float], *,
-    hierarchy: Hierarchy | None = None, reconcile: str = "none",
+    selection: int = 1, hierarchy: Hierarchy | None = None, reconcile: str = "none",
 ) -> Evaluation:  # fmt: skip
-    """Add ``auto`` to the models' backtests and score them all on the test windows (per level if
-    ``hierarchy``, after reconciling every model's forecasts with ``reconcile``)."""
+    """Add ``auto`` to the models' backtests and score them all on the test windows, those after the first
+    ``selection`` (per level if ``hierarchy``, after reconciling every model's forecasts with
+    ``reconcile``)."""
     scales = window_scales(data.frame, next(iter(runs.values())), plan.season_length)
-    auto, chosen = choose(runs, scales)
-    runs, seconds = {**runs, AUTO: auto}, {**seconds, AUTO: sum(seconds.values())}
-    notes = [*data.notes, *_plan_notes(plan)]
     series = data.frame["unique_id"].nunique()
+    pooled = series < SMALL_SET
+    auto, chosen = choose(runs, scales, selection=selection, pooled=pooled)
+    runs, seconds = {**runs, AUTO: auto}, {**seconds, AUTO: sum(seconds.values())}
+    notes = [*data.notes, *_plan_notes(plan, selection, pooled)]
+    tests = plan.windows - selection
     if hierarchy is None:
-        results = [ModelScore(name, score(run, scales), seconds[name]) for name, run in runs.items()]
-        return Evaluation(data.name, series, plan.horizon, plan.windows - 1, results, chosen, notes)
-    results, level_notes = _level_scores(runs, seconds, scales, hierarchy, reconcile, plan)
+        results = [
+            ModelScore(name, score(run, scales, selection), seconds[name]) for name, run in runs.items()
+        ]
+        return Evaluation(data.name, series, plan.horizon, tests, results, chosen, notes)
+    results, level_notes = _level_scores(runs, seconds, scales, hierarchy, reconcile, plan, selection)
     return Evaluation(
-        data.name, series, plan.horizon, plan.windows - 1, results, chosen, [*notes, *level_notes],
+        data.name, series, plan.horizon, tests, results, chosen, [*notes, *level_notes],
         bottom_level=hierarchy.bottom,
     )  # fmt: skip
 
 
 def _level_scores(
     runs: dict[str, Any], seconds: dict[str, float], scales: Any, levels: Hierarchy, method: str,
-    plan: BacktestPlan,
+    plan: BacktestPlan, selection: int,
 ) -> tuple[list[ModelScore], list[str]]:  # fmt: skip
     """Every model's reconciled scores per level, and a note per level comparing ``auto`` to its base."""
     coherent = hierarchy.reconcile(runs, levels, method, non_negative=plan.non_negative)
     results, notes = [], []
     for level, ids in levels.levels.items():
         for name, run in coherent.items():
-            results.append(
-                ModelScore(name, score(run[run["unique_id"].isin(ids)], scales), seconds[name], level)
-            )
-        base = score(runs[AUTO][runs[AUTO]["unique_id"].isin(ids)], scales)["mase"]
+            level_run = run[run["unique_id"].isin(ids)]
+            results.append(ModelScore(name, score(level_run, scales, selection), seconds[name], level))
+        base = score(runs[AUTO][runs[AUTO]["unique_id"].isin(ids)], scales, selection)["mase"]
         after = next(r for r in results if r.model == AUTO and r.level == level).metrics["mase"]
         notes.append(f"{level} ({len(ids)} series): auto MASE {after:.3f} reconciled vs {base:.3f} base")
     how = "bottom-up" if method == "bottom_up" else "MinTrace (wls_var on the earlier windows' errors)"
@@ -229,9 +256,15 @@ def per_window_errors(run: Any, scales: Any) -> Any:
     return errors
 
 
-def choose(runs: dict[str, Any], scales: Any, *, combine: int = COMBINE) -> tuple[Any, dict[str, int]]:
-    """``auto``: per series and test window, the mean forecast of its (up to) ``combine`` models with the
-    lowest mean absolute error over the earlier windows, within ``TOLERANCE`` of the best.
+def choose(
+    runs: dict[str, Any], scales: Any, *, combine: int = COMBINE, selection: int = 1, pooled: bool = False
+) -> tuple[Any, dict[str, int]]:
+    """``auto`` for every window after the first ``selection``, chosen on the errors of the windows before it.
+
+    Per series (default): the mean forecast of its (up to) ``combine`` models with the lowest mean
+    absolute error, within ``TOLERANCE`` of the best. ``pooled``: one model for every series, the one with
+    the lowest MASE over all series and earlier windows (a series the model has no forecast for takes the
+    next best model that has one).
 
     The 80% interval is split conformal: the quantiles of every candidate's errors on the earlier windows,
     scaled by each series' seasonal naive MAE and pooled across series per horizon step.
@@ -239,20 +272,36 @@ def choose(runs: dict[str, Any], scales: Any, *, combine: int = COMBINE) -> tupl
     stacked = pd.concat([run.assign(model=name) for name, run in runs.items()], ignore_index=True)
     errors = pd.concat([per_window_errors(run, scales).assign(model=name) for name, run in runs.items()])
     order = {name: rank for rank, name in enumerate(runs)}  # ties go to the simpler, earlier model
-    windows, parts, firsts = sorted(errors["window"].unique()), [], []
-    for window in windows[1:]:
-        earlier = (
-            errors[errors["window"] < window].groupby(["unique_id", "model"], as_index=False)["mae"].mean()
-        )
-        earlier = earlier.assign(rank=earlier["model"].map(order)).sort_values(["unique_id", "mae", "rank"])
-        best = earlier.groupby("unique_id")["mae"].transform("min")
-        close = earlier[earlier["mae"] <= best * (1 + TOLERANCE)]  # never average in a clearly worse model
-        picks = close.groupby("unique_id").head(combine)[["unique_id", "model"]]
+    pick = _pooled_picks if pooled else _per_series_picks
+    parts, firsts = [], []
+    for window in sorted(errors["window"].unique())[selection:]:
+        picks = pick(errors[errors["window"] < window], order, combine, stacked[stacked["window"] == window])
         firsts.append(picks.drop_duplicates("unique_id")["model"])
         parts.append(_combined(stacked, picks, scales, window))
     counts = pd.concat(firsts).value_counts()
     auto = pd.concat(parts, ignore_index=True).sort_values(["unique_id", "window", "ds"], ignore_index=True)
     return auto, {str(k): int(v) for k, v in counts.items()}
+
+
+def _per_series_picks(earlier: Any, order: dict[str, int], combine: int, _current: Any) -> Any:
+    """``unique_id, model``: each series' (up to) ``combine`` best models by MAE, within the tolerance."""
+    mean = earlier.groupby(["unique_id", "model"], as_index=False)["mae"].mean()
+    mean = mean.assign(rank=mean["model"].map(order)).sort_values(["unique_id", "mae", "rank"])
+    best = mean.groupby("unique_id")["mae"].transform("min")
+    close = mean[mean["mae"] <= best * (1 + TOLERANCE)]  # never average in a clearly worse model
+    return close.groupby("unique_id").head(combine)[["unique_id", "model"]]
+
+
+def _pooled_picks(earlier: Any, order: dict[str, int], _combine: int, current: Any) -> Any:
+    """``unique_id, model``: for every series of ``current``, the model with the lowest pooled MASE that
+    has a forecast for it."""
+    finite = earlier[np.isfinite(earlier["mase"])]
+    pooled = finite.groupby("model", as_index=False)["mase"].mean()
+    ranking = pooled.assign(rank=pooled["model"].map(order)).sort_values(["mase", "rank"])["model"].tolist()
+    ranking += [name for name in order if name not in ranking]  # no finite MASE: after those with one
+    offered = current[["unique_id", "model"]].drop_duplicates()
+    offered = offered.assign(position=offered["model"].map({name: i for i, name in enumerate(ranking)}))
+    return offered.sort_values(["unique_id", "position"]).drop_duplicates("unique_id")[["unique_id", "model"]]
 
 
 def _combined(stacked: Any, picks: Any, scales: Any, window: int) -> Any:
@@ -281,9 +330,9 @@ def _combined(stacked: Any, picks: Any, scales: Any, window: int) -> Any:
     )[["unique_id", "ds", "cutoff", "y", "forecast", "lo", "hi", "window", "step"]]
 
 
-def score(run: Any, scales: Any) -> dict[str, float]:
-    """Every metric over the test windows (all but the first, which only served to choose)."""
-    test = run[run["window"] > 0]
+def score(run: Any, scales: Any, selection: int = 1) -> dict[str, float]:
+    """Every metric over the test windows (all but the first ``selection``, which only served to choose)."""
+    test = run[run["window"] >= selection]
     errors = per_window_errors(test, scales)
     actual, forecast = test["y"].to_numpy(), test["forecast"].to_numpy()
     low, high = test["lo"].to_numpy(), test["hi"].to_numpy()
@@ -307,12 +356,18 @@ def _finite_mean(values: Any) -> float:
     return float(finite.mean()) if len(finite) else float("nan")
 
 
-def _plan_notes(plan: BacktestPlan) -> list[str]:
+def _plan_notes(plan: BacktestPlan, selection: int, pooled: bool) -> list[str]:
+    how = (
+        f"auto: fewer than {SMALL_SET} series, so one model for all, the lowest MASE pooled over every "
+        "series and earlier window; "
+        if pooled
+        else f"auto: per series, the mean of the (up to) {COMBINE} models with the lowest MAE on the earlier "
+        f"windows, within {TOLERANCE:.0%} of the best; "
+    )
     return [
-        f"{plan.windows - 1} test window(s) of {plan.horizon} points per series after one selection window",
+        f"{plan.windows - selection} test window(s) of {plan.horizon} points per series after {selection} "
+        "selection window(s)",
         f"MASE/RMSSE scaled by the seasonal naive (period {plan.season_length}) of the training part",
         f"{LEVEL}% intervals: the model's own, or conformal from {CONFORMAL_WINDOWS} earlier windows",
-        f"auto: per series, the mean of the (up to) {COMBINE} models with the lowest MAE on the earlier "
-        f"windows, within {TOLERANCE:.0%} of the best; "
-        "its interval from all candidates' scaled errors on the earlier windows, pooled across series",
+        how + "its interval from all candidates' scaled errors on the earlier windows, pooled across series",
     ]

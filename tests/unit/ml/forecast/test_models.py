@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from shopsight.ml.forecast.evaluate import choose, window_scales, with_window
+from shopsight.ml.forecast.datasets import SeriesSet
+from shopsight.ml.forecast.evaluate import (
+    SMALL_SET,
+    SMALL_SET_SELECTION,
+    choose,
+    evaluate,
+    selection_windows,
+    window_scales,
+    with_window,
+)
 from shopsight.ml.forecast.models import BacktestPlan, ModelError, backtest, check_names, lightgbm_lags
 
 PLAN = BacktestPlan(freq="D", season_lengths=(7,), horizon=7, windows=3)
@@ -44,10 +54,11 @@ def test_forecasts_of_a_window_ignore_its_actuals(demand: Any, model: str) -> No
     assert not np.allclose(scrambled.loc[last, "y"], run.loc[last, "y"])  # the test itself bites
 
 
-def test_auto_choice_for_a_window_ignores_its_actuals(demand: Any) -> None:
+@pytest.mark.parametrize("pooled", [False, True])
+def test_auto_choice_for_a_window_ignores_its_actuals(demand: Any, pooled: bool) -> None:
     def picks(frame: Any) -> dict[str, int]:
         runs = {name: with_window(backtest(name, frame, PLAN)) for name in ("naive", "seasonal_naive")}
-        return choose(runs, window_scales(frame, runs["naive"], 7))[1]
+        return choose(runs, window_scales(frame, runs["naive"], 7), pooled=pooled)[1]
 
     last_cutoff = backtest("naive", demand, PLAN)["cutoff"].max()
     assert picks(demand) == picks(_scrambled_after(demand, last_cutoff))
@@ -59,6 +70,53 @@ def test_auto_picks_seasonal_naive_on_a_clean_weekly_pattern(demand: Any) -> Non
     auto, chosen = choose(runs, window_scales(frame, runs["naive"], 7))
     assert chosen == {"seasonal_naive": 3 * 2}
     assert set(auto["window"]) == {1, 2}
+
+
+def test_pooled_auto_takes_one_model_for_every_series(demand: Any) -> None:
+    # sku0 alone repeats its week exactly, where seasonal naive is perfect; the other two are pure noise
+    # around a level, where naive wins per series. Pooled, seasonal naive's MASE is lower, so all take it.
+    rng = np.random.default_rng(0)
+    pattern = np.tile(np.arange(7.0), len(demand) // 7 + 1)[: len(demand)]
+    noisy = rng.poisson(20, len(demand)).astype(float)
+    frame = demand.assign(y=np.where(demand["unique_id"] == "sku0", pattern * 10, noisy))
+    runs = {name: with_window(backtest(name, frame, PLAN)) for name in ("naive", "seasonal_naive")}
+    scales = window_scales(frame, runs["naive"], 7)
+    per_series = choose(runs, scales)[1]
+    pooled_auto, pooled = choose(runs, scales, pooled=True)
+    assert len(per_series) == 2  # the per-series choice differs between the series ...
+    assert len(pooled) == 1 and sum(pooled.values()) == 3 * 2  # ... the pooled one does not
+    chosen = next(iter(pooled))
+    np.testing.assert_allclose(pooled_auto["forecast"], runs[chosen][runs[chosen]["window"] > 0]["forecast"])
+
+
+def test_pooled_auto_falls_back_where_the_best_model_has_no_forecast(demand: Any) -> None:
+    runs = {name: with_window(backtest(name, demand, PLAN)) for name in ("naive", "seasonal_naive")}
+    scales = window_scales(demand, runs["naive"], 7)
+    best = next(iter(choose(runs, scales, pooled=True)[1]))
+    other = "naive" if best == "seasonal_naive" else "seasonal_naive"
+    runs[best] = runs[best][runs[best]["unique_id"] != "sku2"]  # as LightGBM drops too short a series
+    auto, chosen = choose(runs, scales, pooled=True)
+    assert chosen == {best: 2 * 2, other: 2}
+    sku2 = auto[auto["unique_id"] == "sku2"]["forecast"].to_numpy()
+    np.testing.assert_allclose(sku2, runs[other].query("unique_id == 'sku2' and window > 0")["forecast"])
+
+
+def test_selection_windows_grow_only_for_small_sets_with_room(demand: Any) -> None:
+    assert selection_windows(demand, 7, 2) == SMALL_SET_SELECTION  # 140 days: room for all of them
+    assert selection_windows(demand[demand["ds"] < demand["ds"].min() + np.timedelta64(49, "D")], 7, 2) == 2
+    assert selection_windows(demand[demand["ds"] < demand["ds"].min() + np.timedelta64(28, "D")], 7, 2) == 1
+    many = pd.concat(
+        [demand.assign(unique_id=demand["unique_id"] + f"-{i}") for i in range(SMALL_SET // 3 + 1)]
+    )
+    assert selection_windows(many, 7, 2) == 1
+
+
+def test_evaluate_tests_on_the_asked_windows_after_the_selection_ones(demand: Any) -> None:
+    data = SeriesSet("three", demand, "D", (7,), 7, 2, [])
+    result = evaluate(data, models=["naive", "seasonal_naive"])
+    assert result.windows == 2 and sum(result.chosen.values()) == 3 * 2
+    assert any(f"after {SMALL_SET_SELECTION} selection window(s)" in note for note in result.notes)
+    assert any("one model for all" in note for note in result.notes)
 
 
 def test_unknown_model_is_a_clear_error() -> None:
