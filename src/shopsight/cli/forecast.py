@@ -96,11 +96,13 @@ def verdicts(evaluation: Evaluation) -> list[str]:
 
 def _data(
     dataset: str | None, series: Path | None, columns: tuple[str | None, str | None, str | None],
-    freq: str | None, horizon: int | None, windows: int | None,
+    freq: str | None, horizon: int | None, windows: int | None, group_col: str | None = None,
 ) -> SeriesSet:  # fmt: skip
     if (dataset is None) == (series is None):
         fail("give exactly one of --dataset NAME or --series CSV")
     if dataset is not None:
+        if group_col is not None:
+            fail("--group-col is for --series files; the shipped datasets have their own levels")
         return load(dataset)
     id_col, time_col, target_col = columns
     if not (id_col and time_col and target_col and freq and horizon):
@@ -108,7 +110,7 @@ def _data(
     assert series is not None and id_col and time_col and target_col and freq and horizon
     return series_file(
         series, id_col=id_col, time_col=time_col, target_col=target_col, freq=freq, horizon=horizon,
-        windows=windows or 1,
+        windows=windows or 1, group_col=group_col,
     )  # fmt: skip
 
 
@@ -163,6 +165,14 @@ def evaluate_command(
         Reconciliation,
         typer.Option("--reconcile", help="Add the total, make forecasts coherent, score per level."),
     ] = Reconciliation.none,
+    group_col: Annotated[
+        str | None,
+        typer.Option(
+            "--group-col",
+            help="With --series and --reconcile: each series' group (category, region), a level between "
+            "the series and the total.",
+        ),
+    ] = None,
     engine: Annotated[
         StatsEngine,
         typer.Option(
@@ -175,8 +185,10 @@ def evaluate_command(
     'auto' chooses per series, or one model for all when there are fewer than 50 series.
     Prints MASE, sMAPE, RMSSE, WAPE, bias, pinball loss and 80% interval coverage per model.
     """
+    if group_col is not None and reconcile is Reconciliation.none:
+        fail("--group-col adds a hierarchy level: give --reconcile bottom_up or min_trace with it")
     try:
-        data = _data(dataset, series, (id_col, time_col, target_col), freq, horizon, windows)
+        data = _data(dataset, series, (id_col, time_col, target_col), freq, horizon, windows, group_col)
         with _progress() as progress:
             evaluation = evaluate(
                 data, models=_model_list(models), horizon=horizon, windows=windows, progress=progress,

@@ -49,6 +49,10 @@ class SeriesSet:
     notes: list[str] = field(default_factory=list)
     level: str = "series"  # what one series is (its hierarchy level's name): sku, country, ...
     prices: Any = None  # pandas.DataFrame ``unique_id, ds, price`` (every period; last known price) or None
+    groups: Any = (
+        None  # pandas.Series: each unique_id's group (category, location), a level above it, or None
+    )
+    group_level: str = "group"  # what a group is
 
     @property
     def season_length(self) -> int:
@@ -166,11 +170,16 @@ def _filled(summed: Any, freq: str, *, last: Any) -> Any:
 
 def series_file(
     path: Path, *, id_col: str, time_col: str, target_col: str, freq: str, horizon: int, windows: int = 1,
-    season_lengths: tuple[int, ...] | None = None,
+    season_lengths: tuple[int, ...] | None = None, group_col: str | None = None,
 ) -> SeriesSet:  # fmt: skip
-    """Any long-format CSV (gzip ok): one row per series and period; gaps are filled with zeros."""
+    """Any long-format CSV (gzip ok): one row per series and period; gaps are filled with zeros.
+
+    ``group_col`` names each series' group (a product's category, a store's region), which reconciliation
+    puts between the series and the total; a series must belong to exactly one group.
+    """
     raw = pd.read_csv(path)
-    missing = [c for c in (id_col, time_col, target_col) if c not in raw.columns]
+    wanted = (id_col, time_col, target_col, *([group_col] if group_col else []))
+    missing = [c for c in wanted if c not in raw.columns]
     if missing:
         raise ForecastDataError(
             f"{path.name} has no column {', '.join(missing)}; it has {', '.join(raw.columns)}"
@@ -182,7 +191,27 @@ def series_file(
     seasons = season_lengths or DEFAULT_SEASONS.get(freq.split("-")[0], (1,))
     frame = _check_regular(frame, freq)
     _check_length(frame, horizon=horizon, windows=windows)
-    return SeriesSet(path.name, frame, freq, seasons, horizon, windows)
+    if group_col is None:
+        return SeriesSet(path.name, frame, freq, seasons, horizon, windows)
+    groups = _groups(raw, id_col, group_col, path)
+    return SeriesSet(path.name, frame, freq, seasons, horizon, windows, groups=groups, group_level=group_col)
+
+
+def _groups(raw: Any, id_col: str, group_col: str, path: Path) -> Any:
+    """Each series' one group, as text; a series with none or several is an error naming it."""
+    if group_col in ("total", "series"):
+        raise ForecastDataError(f"the group column cannot be called {group_col!r}: that level exists already")
+    pairs = raw[[id_col, group_col]].astype({id_col: str})
+    if pairs[group_col].isna().any():
+        series = pairs.loc[pairs[group_col].isna(), id_col].iloc[0]
+        raise ForecastDataError(f"{path.name}: series {series} has a row without a {group_col}")
+    counts = pairs.astype({group_col: str}).drop_duplicates().groupby(id_col)[group_col]
+    several = counts.nunique()
+    if (several > 1).any():
+        series = several[several > 1].index[0]
+        found = ", ".join(sorted(counts.get_group(series)))
+        raise ForecastDataError(f"{path.name}: series {series} is in several {group_col} groups ({found})")
+    return counts.first().rename_axis("unique_id")
 
 
 def _typed(frame: Any, path: Path) -> Any:

@@ -181,7 +181,7 @@ def _level_scores(
         after = next(r for r in results if r.model == AUTO and r.level == level).metrics["mase"]
         notes.append(f"{level} ({len(ids)} series): auto MASE {after:.3f} reconciled vs {base:.3f} base")
     how = "bottom-up" if method == "bottom_up" else "MinTrace (wls_var on the earlier windows' errors)"
-    notes.append(f"reconciled {how} with hierarchicalforecast: total -> {levels.bottom}")
+    notes.append(f"reconciled {how} with hierarchicalforecast: {' -> '.join(levels.levels)}")
     return results, notes
 
 

@@ -1,8 +1,9 @@
 """Hierarchical reconciliation of backtest forecasts with hierarchicalforecast (bottom-up or MinTrace).
 
-A dataset's series are the bottom level (SKUs, countries, ...) and ``total``, their sum, the top; every
-model forecasts every level (base forecasts), then each window's forecasts are made coherent: the
-reconciled total equals the sum of the reconciled bottom series. Bottom-up keeps the bottom forecasts and
+A dataset's series are the bottom level (SKUs, countries, ...) and ``total``, their sum, the top, with the
+dataset's groups (categories, regions) between them when it has some; every model forecasts every level
+(base forecasts), then each window's forecasts are made coherent: the reconciled total equals the sum of
+the reconciled bottom series, and each group the sum of its series. Bottom-up keeps the bottom forecasts and
 sums them; MinTrace combines every level's forecasts, each weighted by the inverse variance of its errors
 on the backtest's earlier windows (``wls_var`` fed with those out-of-sample errors instead of in-sample
 residuals, which LightGBM and ``auto`` do not have), or by structural scaling (``wls_struct``) where no
@@ -40,14 +41,19 @@ class Hierarchy:
 
 
 def build(data: SeriesSet) -> Hierarchy:
-    """``total`` above ``data``'s series, which must all end on the same period (aligned windows)."""
+    """``total`` above ``data``'s series (and its groups between them, if it has some), which must all end
+    on the same period (aligned windows)."""
     from hierarchicalforecast.utils import aggregate  # type: ignore[import-untyped]
 
     ends = data.frame.groupby("unique_id")["ds"].max()
     if ends.nunique() > 1:
         raise ForecastDataError("reconciliation needs series that all end on the same period")
     bottom = data.frame.assign(**{TOTAL: TOTAL, data.level: data.frame["unique_id"]})
-    frame, summing, tags = aggregate(bottom.drop(columns="unique_id"), [[TOTAL], [TOTAL, data.level]])
+    spec = [[TOTAL], [TOTAL, data.level]]
+    if data.groups is not None:
+        bottom[data.group_level] = bottom["unique_id"].map(data.groups)
+        spec = [[TOTAL], [TOTAL, data.group_level], [TOTAL, data.group_level, data.level]]
+    frame, summing, tags = aggregate(bottom.drop(columns="unique_id"), spec)
     levels = {name.split("/")[-1]: [str(i) for i in ids] for name, ids in tags.items()}
     frame = frame[["unique_id", "ds", "y"]].astype({"unique_id": str, "y": float})
     return Hierarchy(frame.sort_values(["unique_id", "ds"], ignore_index=True), summing, tags, levels)

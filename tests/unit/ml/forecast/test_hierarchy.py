@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from shopsight.cli.main import app
-from shopsight.ml.forecast.datasets import ForecastDataError, SeriesSet
+from shopsight.ml.forecast.datasets import ForecastDataError, SeriesSet, series_file
 from shopsight.ml.forecast.evaluate import AUTO, evaluate, with_window
 from shopsight.ml.forecast.hierarchy import TOTAL, build, reconcile
 from shopsight.ml.forecast.models import BacktestPlan, backtest
@@ -97,3 +98,77 @@ def test_cli_json_has_a_level_key_only_when_reconciling(tmp_path: Path) -> None:
         (m, level) for m in ("naive", "seasonal_naive", AUTO) for level in (TOTAL, "series")
     }
     assert all(row.keys() >= {"model", "mase", "smape", "rmsse", "wape", "coverage80"} for row in rows)
+
+
+def _grouped(frame: Any) -> SeriesSet:
+    groups = pd.Series({"sku0": "mugs", "sku1": "mugs", "sku2": "lamps"}).rename_axis("unique_id")
+    return SeriesSet("demand", frame, "D", (7,), 7, 1, level="sku", groups=groups, group_level="category")
+
+
+def _group_gaps(run: Any, levels: Any) -> Any:
+    """Each category's forecast minus the sum of its SKUs' forecasts, per day."""
+    gaps = []
+    for group in levels.levels["category"]:
+        members = [sku for sku in levels.levels["sku"] if sku.startswith(f"{group}/")]
+        assert members, group
+        summed = run[run["unique_id"].isin(members)].groupby("ds")["forecast"].sum()
+        own = run[run["unique_id"] == group].set_index("ds")["forecast"]
+        gaps.append((own - summed.loc[own.index]).to_numpy())
+    return np.concatenate(gaps)
+
+
+def test_groups_add_a_level_between_the_series_and_the_total(demand: Any) -> None:
+    levels = build(_grouped(demand))
+    assert list(levels.levels) == [TOTAL, "category", "sku"]
+    assert sorted(levels.levels["category"]) == ["total/lamps", "total/mugs"]
+    frame = levels.frame.set_index(["unique_id", "ds"])["y"]
+    mugs = demand[demand["unique_id"].isin(["sku0", "sku1"])].groupby("ds")["y"].sum()
+    np.testing.assert_allclose(frame.loc["total/mugs"].loc[mugs.index].to_numpy(), mugs.to_numpy())
+
+
+@pytest.mark.parametrize("method", ["bottom_up", "min_trace"])
+def test_reconciled_forecasts_are_coherent_at_every_level(demand: Any, method: str) -> None:
+    levels = build(_grouped(demand))
+    runs = _runs(levels, ("auto_ets", "naive"))
+    assert np.abs(_group_gaps(runs["auto_ets"], levels)).max() > 0.1  # base forecasts are not coherent
+    for run in reconcile(runs, levels, method, non_negative=True).values():
+        np.testing.assert_allclose(_group_gaps(run, levels), 0.0, atol=1e-6)
+        np.testing.assert_allclose(_total_minus_skus(run, levels), 0.0, atol=1e-6)
+
+
+def _grouped_csv(tmp_path: Path, categories: list[str]) -> Path:
+    frame = daily_demand(skus=3, days=70).rename(columns={"unique_id": "sku", "ds": "day", "y": "units"})
+    frame["category"] = frame["sku"].map(dict(zip(["sku0", "sku1", "sku2"], categories, strict=True)))
+    csv = tmp_path / "sales.csv"
+    frame.to_csv(csv, index=False)
+    return csv
+
+
+GROUPED_ARGS = ["--id-col", "sku", "--time-col", "day", "--target-col", "units", "--freq", "D",
+                "--horizon", "7", "--models", "naive,seasonal_naive", "--format", "json"]  # fmt: skip
+
+
+def test_cli_group_col_scores_the_group_level(tmp_path: Path) -> None:
+    csv = _grouped_csv(tmp_path, ["mugs", "mugs", "lamps"])
+    args = ["forecast", "evaluate", "--series", str(csv), *GROUPED_ARGS]
+    result = CliRunner().invoke(app, [*args, "--reconcile", "bottom_up", "--group-col", "category"])
+    assert result.exit_code == 0, result.output
+    levels = {row["level"] for row in orjson.loads(result.stdout)}
+    assert levels == {TOTAL, "category", "series"}
+    alone = CliRunner().invoke(app, [*args, "--group-col", "category"])
+    assert alone.exit_code != 0 and "--reconcile" in alone.output
+
+
+def test_a_series_in_two_groups_is_a_clear_error(tmp_path: Path) -> None:
+    csv = _grouped_csv(tmp_path, ["mugs", "mugs", "lamps"])
+    frame = pd.read_csv(csv)
+    frame.loc[frame.index[-1], "category"] = "mugs"  # sku2's last day filed under another category
+    frame.to_csv(csv, index=False)
+    with pytest.raises(ForecastDataError, match="series sku2 is in several category groups"):
+        series_file(csv, id_col="sku", time_col="day", target_col="units", freq="D", horizon=7,
+                    group_col="category")  # fmt: skip
+    frame.loc[frame.index[-1], "category"] = None
+    frame.to_csv(csv, index=False)
+    with pytest.raises(ForecastDataError, match="series sku2 has a row without a category"):
+        series_file(csv, id_col="sku", time_col="day", target_col="units", freq="D", horizon=7,
+                    group_col="category")  # fmt: skip
