@@ -108,24 +108,23 @@ def evaluate(
     global ones (e.g. on Spark).
     """
     names = check_names(models or list(DEFAULT_MODELS))
+    levels = None if reconcile == "none" else hierarchy.build(data)
+    backtested = data if levels is None else replace(data, frame=levels.frame)  # every level's series
     horizon, windows = horizon or data.horizon, windows or data.windows
-    selection = selection_windows(data.frame, horizon, windows)
+    selection = selection_windows(backtested.frame, horizon, windows)
     plan = BacktestPlan(
         freq=data.freq, season_lengths=data.season_lengths, horizon=horizon, windows=windows + selection,
         non_negative=bool((data.frame["y"] >= 0).all()),
     )  # fmt: skip
     names = [n for n in names if applicable(n, plan)]
-    if data.prices is None or reconcile != "none":  # price features exist for the SKUs of the data only
+    if data.prices is None or levels is not None:  # price features exist for the SKUs of the data only
         names = [n for n in names if n not in PRICE_MODELS]
-    if reconcile == "none":
-        frames = _frames(names, data, plan)
-        runs, seconds = _run_all(names, frames, plan, progress, stats, ml)
+    if levels is None:
+        runs, seconds = _run_all(names, _frames(names, data, plan), plan, progress, stats, ml)
         return summarize(data, plan, runs, seconds, selection=selection)
-    levels = hierarchy.build(data)
-    hierarchical = replace(data, frame=levels.frame)
     runs, seconds = _run_all(names, dict.fromkeys(names, levels.frame), plan, progress, stats, ml)
     return summarize(
-        hierarchical, plan, runs, seconds, selection=selection, hierarchy=levels, reconcile=reconcile
+        backtested, plan, runs, seconds, selection=selection, hierarchy=levels, reconcile=reconcile
     )
 
 
