@@ -23,12 +23,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shopsight.api.auth import Caller, Security, authorize, check
+from shopsight.api.scoping import row_scope
 from shopsight.errors import ShopSightError
 from shopsight.platform import Platform
 from shopsight.security.audit import JsonValue
 from shopsight.security.policy import Action, Resource
 from shopsight.warehouse.catalog import build_catalog, catalog_json
-from shopsight.warehouse.entity_views import RowScope
 from shopsight.warehouse.lineage import mermaid
 from shopsight.warehouse.model import TABLES
 from shopsight.warehouse.quality_history import CheckResult, recent_runs, run_results
@@ -246,7 +246,7 @@ def _check_result(result: CheckResult) -> QualityCheck:
 def _inside_scope(caller: Caller, country: str | None) -> None:
     """KPIs and marts add up every row: a caller with a store / region scope must slice them to one
     country of their scope (a store scope has no country, so no aggregate at all), else 403."""
-    scope = RowScope(stores=caller.principal.scope.stores, regions=caller.principal.scope.regions)
+    scope = row_scope(caller)
     if scope.unlimited:
         return
     countries = scope.slicing_countries()

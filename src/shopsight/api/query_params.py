@@ -23,7 +23,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 _SEQUENCES = (list, set, frozenset, tuple)
-_multi_valued_by_route: dict[int, frozenset[str]] = {}  # id(route) -> names; routes live as long as the app
+# id(route) -> (route, names): holding the route keeps its id from being reused by a later app's route
+_multi_valued_by_route: dict[int, tuple[APIRoute, frozenset[str]]] = {}
 
 
 def _is_sequence(annotation: Any) -> bool:
@@ -45,12 +46,13 @@ def _query_names(annotation: Any, alias: str) -> list[tuple[str, Any]]:
 
 def multi_valued_query_params(route: APIRoute) -> frozenset[str]:
     """The query parameters ``route`` declares as lists (computed once per route)."""
-    known = _multi_valued_by_route.get(id(route))
-    if known is None:
-        fields = get_flat_dependant(route.dependant).query_params
-        named = [pair for field in fields for pair in _query_names(field.field_info.annotation, field.alias)]
-        known = frozenset(name for name, annotation in named if _is_sequence(annotation))
-        _multi_valued_by_route[id(route)] = known
+    cached = _multi_valued_by_route.get(id(route))
+    if cached is not None and cached[0] is route:
+        return cached[1]
+    fields = get_flat_dependant(route.dependant).query_params
+    named = [pair for field in fields for pair in _query_names(field.field_info.annotation, field.alias)]
+    known = frozenset(name for name, annotation in named if _is_sequence(annotation))
+    _multi_valued_by_route[id(route)] = (route, known)
     return known
 
 

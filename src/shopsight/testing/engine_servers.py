@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shopsight.testing.crash import free_port
-
-LOCAL = "127.0.0.1"
+from shopsight.testing.tls import LOCAL
 
 
 @dataclass(frozen=True)

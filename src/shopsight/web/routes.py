@@ -82,9 +82,11 @@ def _add_page(router: APIRouter, security: Security, page: Page) -> None:
 
 
 def _add_account_page(router: APIRouter, name: str) -> None:
+    html = render_account_page(name)  # the same for everyone: rendered once
+
     @router.get(f"/{name}", name=f"page-{name}")
     def show() -> HTMLResponse:
-        return HTMLResponse(render_account_page(name), headers=_NO_STORE)
+        return HTMLResponse(html, headers=_NO_STORE)
 
 
 def build_web_router(
@@ -105,9 +107,11 @@ def build_web_router(
             return HTMLResponse("<p>Your role has no dashboard pages.</p>", status_code=403)
         return RedirectResponse(allowed[0].path, status_code=303)
 
+    login_html = render_login(sso_provider, password_reset=password_reset)
+
     @router.get("/login")
     def login() -> HTMLResponse:
-        return HTMLResponse(render_login(sso_provider, password_reset=password_reset), headers=_NO_STORE)
+        return HTMLResponse(login_html, headers=_NO_STORE)
 
     if password_reset:
         for name in ("forgot-password", "reset-password"):
@@ -121,10 +125,11 @@ def build_web_router(
         """One customer's 360 view; the page's script reads ``customer_id`` from the path."""
         return _page_response(security, request, PAGES_BY_NAME["customers"])
 
+    icon = STATIC_DIR / "img" / "favicon.svg"
+
     @router.get("/favicon.ico")
     def favicon() -> FileResponse:
         """Browsers ask for it on every site; the pages name the same icon."""
-        icon = STATIC_DIR / "img" / "favicon.svg"
         return FileResponse(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     bundle = plotly_bundle()

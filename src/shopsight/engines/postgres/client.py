@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 
 from shopsight.engines.postgres.errors import PostgresRefused, PostgresUnavailable, UnsupportedColumnType
+from shopsight.security.engine_links import describe
 from shopsight.warehouse.publish import TableLoad
 
 Connect = Callable[[], psycopg.Connection]
@@ -50,10 +51,7 @@ def postgres_type(arrow: pa.DataType) -> str:
 
 def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    return describe(urlsplit(url))
 
 
 def connect_url(url: str) -> Connect:

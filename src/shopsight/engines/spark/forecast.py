@@ -42,9 +42,14 @@ class SparkStats:
         return _collected(result, ["unique_id", "ds"])
 
     def _spark_frame(self, frame: Any) -> Any:
-        # fugue partitions by series id itself; ids as strings and units as floats, as in a local run.
-        typed = frame[["unique_id", "ds", "y"]].astype({"unique_id": str, "y": float})
-        return self.session.createDataFrame(typed)
+        return series_frame(self.session, frame)
+
+
+def series_frame(session: Any, frame: Any) -> Any:
+    """``unique_id, ds, y`` as a Spark DataFrame: ids as strings and units as floats, as in a local run
+    (fugue and mlforecast partition by series id themselves)."""
+    typed = frame[["unique_id", "ds", "y"]].astype({"unique_id": str, "y": float})
+    return session.createDataFrame(typed)
 
 
 def _collected(result: Any, order: list[str]) -> Any:

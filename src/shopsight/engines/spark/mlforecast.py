@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
+from shopsight.engines.spark.forecast import series_frame
 from shopsight.ml.forecast.models import (
     CONFORMAL_WINDOWS,
     LEVEL,
@@ -49,14 +50,10 @@ class SparkGlobal:
             models={name: model}, num_partitions=self.partitions, **global_features(plan)
         )
         result = engine.cross_validation(
-            self._spark_frame(frame), n_windows=plan.windows + CONFORMAL_WINDOWS, h=plan.horizon,
+            series_frame(self.session, frame), n_windows=plan.windows + CONFORMAL_WINDOWS, h=plan.horizon,
             step_size=plan.horizon,
         ).toPandas()  # fmt: skip
         return with_conformal_intervals(result, name, plan)
-
-    def _spark_frame(self, frame: Any) -> Any:
-        typed = frame[["unique_id", "ds", "y"]].astype({"unique_id": str, "y": float})
-        return self.session.createDataFrame(typed)
 
 
 def with_conformal_intervals(result: Any, alias: str, plan: BacktestPlan) -> Any:

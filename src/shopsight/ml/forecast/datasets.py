@@ -49,9 +49,7 @@ class SeriesSet:
     notes: list[str] = field(default_factory=list)
     level: str = "series"  # what one series is (its hierarchy level's name): sku, country, ...
     prices: Any = None  # pandas.DataFrame ``unique_id, ds, price`` (every period; last known price) or None
-    groups: Any = (
-        None  # pandas.Series: each unique_id's group (category, location), a level above it, or None
-    )
+    groups: Any = None  # pandas.Series: each unique_id's group (category, region), or None
     group_level: str = "group"  # what a group is
 
     @property

@@ -271,10 +271,14 @@ def choose(
     stacked = pd.concat([run.assign(model=name) for name, run in runs.items()], ignore_index=True)
     errors = pd.concat([per_window_errors(run, scales).assign(model=name) for name, run in runs.items()])
     order = {name: rank for rank, name in enumerate(runs)}  # ties go to the simpler, earlier model
-    pick = _pooled_picks if pooled else _per_series_picks
     parts, firsts = [], []
     for window in sorted(errors["window"].unique())[selection:]:
-        picks = pick(errors[errors["window"] < window], order, combine, stacked[stacked["window"] == window])
+        earlier = errors[errors["window"] < window]
+        picks = (
+            _pooled_picks(earlier, order, stacked[stacked["window"] == window])
+            if pooled
+            else _per_series_picks(earlier, order, combine)
+        )
         firsts.append(picks.drop_duplicates("unique_id")["model"])
         parts.append(_combined(stacked, picks, scales, window))
     counts = pd.concat(firsts).value_counts()
@@ -282,7 +286,7 @@ def choose(
     return auto, {str(k): int(v) for k, v in counts.items()}
 
 
-def _per_series_picks(earlier: Any, order: dict[str, int], combine: int, _current: Any) -> Any:
+def _per_series_picks(earlier: Any, order: dict[str, int], combine: int) -> Any:
     """``unique_id, model``: each series' (up to) ``combine`` best models by MAE, within the tolerance."""
     mean = earlier.groupby(["unique_id", "model"], as_index=False)["mae"].mean()
     mean = mean.assign(rank=mean["model"].map(order)).sort_values(["unique_id", "mae", "rank"])
@@ -291,7 +295,7 @@ def _per_series_picks(earlier: Any, order: dict[str, int], combine: int, _curren
     return close.groupby("unique_id").head(combine)[["unique_id", "model"]]
 
 
-def _pooled_picks(earlier: Any, order: dict[str, int], _combine: int, current: Any) -> Any:
+def _pooled_picks(earlier: Any, order: dict[str, int], current: Any) -> Any:
     """``unique_id, model``: for every series of ``current``, the model with the lowest pooled MASE that
     has a forecast for it."""
     finite = earlier[np.isfinite(earlier["mase"])]

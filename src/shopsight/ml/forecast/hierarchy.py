@@ -84,7 +84,7 @@ def reconcile(
 
 
 def _by_history(runs: dict[str, Any], names: list[str], window: int) -> list[list[str]]:
-    """``names`` grouped by the earlier windows they have (``auto`` starts one window after the rest)."""
+    """``names`` grouped by the earlier windows they have (``auto`` starts after the selection windows)."""
     groups: dict[tuple[int, ...], list[str]] = {}
     for name in names:
         earlier = runs[name]["window"]

@@ -13,7 +13,6 @@ never shown to the asker.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from shopsight.mail import Mailer, MailFailed, open_mailer
 from shopsight.metadata.db import METADATA
 from shopsight.security.audit import AuditSink, JsonValue
 from shopsight.security.identity.models import UserPublic, as_utc
+from shopsight.security.identity.oidc_store import digest
 from shopsight.security.identity.service import IdentityService
 
 if TYPE_CHECKING:
@@ -63,10 +63,6 @@ password_resets = Table(
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _spend_open_links(conn: Connection, user_id: str, now: datetime) -> None:
@@ -191,7 +187,7 @@ class PasswordResets:
             )
             conn.execute(
                 insert(password_resets).values(
-                    token_hash=_digest(token),
+                    token_hash=digest(token),
                     user_id=user_id,
                     created_at=now,
                     expires_at=now + self._lifetime,
@@ -214,7 +210,7 @@ class PasswordResets:
             return None
         with self._metadata.connect() as conn:
             row = conn.execute(
-                select(password_resets).where(password_resets.c.token_hash == _digest(token))
+                select(password_resets).where(password_resets.c.token_hash == digest(token))
             ).mappings().first()  # fmt: skip
         if row is None:
             return None
