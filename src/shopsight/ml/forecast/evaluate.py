@@ -265,8 +265,9 @@ def choose(
     the lowest MASE over all series and earlier windows (a series the model has no forecast for takes the
     next best model that has one).
 
-    The 80% interval is split conformal: the quantiles of every candidate's errors on the earlier windows,
-    scaled by each series' seasonal naive MAE and pooled across series per horizon step.
+    The 80% interval is split conformal: the quantiles of the errors on the earlier windows of every
+    candidate in contention (pooled MASE there within ``TOLERANCE`` of the best), scaled by each series'
+    seasonal naive MAE and pooled across series per horizon step.
     """
     stacked = pd.concat([run.assign(model=name) for name, run in runs.items()], ignore_index=True)
     errors = pd.concat([per_window_errors(run, scales).assign(model=name) for name, run in runs.items()])
@@ -280,7 +281,7 @@ def choose(
             else _per_series_picks(earlier, order, combine)
         )
         firsts.append(picks.drop_duplicates("unique_id")["model"])
-        parts.append(_combined(stacked, picks, scales, window))
+        parts.append(_combined(stacked, picks, scales, window, _contenders(earlier)))
     counts = pd.concat(firsts).value_counts()
     auto = pd.concat(parts, ignore_index=True).sort_values(["unique_id", "window", "ds"], ignore_index=True)
     return auto, {str(k): int(v) for k, v in counts.items()}
@@ -307,8 +308,19 @@ def _pooled_picks(earlier: Any, order: dict[str, int], current: Any) -> Any:
     return offered.sort_values(["unique_id", "position"]).drop_duplicates("unique_id")[["unique_id", "model"]]
 
 
-def _combined(stacked: Any, picks: Any, scales: Any, window: int) -> Any:
-    """The picked models' mean forecast for ``window`` and its calibrated interval."""
+def _contenders(earlier: Any) -> list[str]:
+    """The models whose MASE pooled over every series and earlier window is within ``TOLERANCE`` of the
+    best one's: those ``auto`` could have picked (all of them when no series has a MASE scale)."""
+    finite = earlier[np.isfinite(earlier["mase"])]
+    if finite.empty:
+        return [str(name) for name in earlier["model"].unique()]
+    pooled = finite.groupby("model")["mase"].mean()
+    return [str(name) for name in pooled.index[pooled <= pooled.min() * (1 + TOLERANCE)]]
+
+
+def _combined(stacked: Any, picks: Any, scales: Any, window: int, contenders: list[str]) -> Any:
+    """The picked models' mean forecast for ``window`` and its interval, calibrated on the errors of the
+    ``contenders``."""
     mean = (
         stacked[stacked["window"] <= window].merge(picks, on=["unique_id", "model"])
         .groupby(["unique_id", "window", "step"], as_index=False)
@@ -316,9 +328,11 @@ def _combined(stacked: Any, picks: Any, scales: Any, window: int) -> Any:
         .merge(scales, on=["unique_id", "window"], how="left")
     )  # fmt: skip
     mean["scale"] = mean["scale"].fillna(0.0)  # constant history: no spread to learn from
-    # Every candidate's errors on the earlier windows, not only the chosen ones': more samples and no
-    # optimism from having picked the models on those same windows.
-    past = stacked[stacked["window"] < window].merge(scales, on=["unique_id", "window"], how="left")
+    # Every contender's errors on the earlier windows, not only the chosen ones': more samples and no
+    # optimism from having picked the models on those same windows; but not those of a model far worse
+    # than the best (naive on hourly data), whose errors would widen the interval of a good forecast.
+    past = stacked[(stacked["window"] < window) & stacked["model"].isin(contenders)]
+    past = past.merge(scales, on=["unique_id", "window"], how="left")
     scaled = (past["y"] - past["forecast"]) / past["scale"].where(past["scale"] > 0)
     tail = (100 - LEVEL) / 200
     bounds = scaled.groupby(past["step"]).quantile([tail, 1 - tail]).unstack()
@@ -372,5 +386,6 @@ def _plan_notes(plan: BacktestPlan, selection: int, pooled: bool) -> list[str]:
         "selection window(s)",
         f"MASE/RMSSE scaled by the seasonal naive (period {plan.season_length}) of the training part",
         f"{LEVEL}% intervals: the model's own, or conformal from {CONFORMAL_WINDOWS} earlier windows",
-        how + "its interval from all candidates' scaled errors on the earlier windows, pooled across series",
+        how + f"its interval from the scaled errors on the earlier windows of every candidate within "
+        f"{TOLERANCE:.0%} of the best pooled MASE there, pooled across series",
     ]

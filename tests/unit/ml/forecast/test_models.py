@@ -101,6 +101,20 @@ def test_pooled_auto_falls_back_where_the_best_model_has_no_forecast(demand: Any
     np.testing.assert_allclose(sku2, runs[other].query("unique_id == 'sku2' and window > 0")["forecast"])
 
 
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_far_worse_candidate_does_not_widen_autos_interval(demand: Any, pooled: bool) -> None:
+    # "bad" forecasts 500 units too many: no series picks it, and its errors, far outside those of the
+    # models in contention, must not enter the conformal quantiles either.
+    frame = demand.assign(y=demand["y"] + 50.0)  # far from zero, so no bound is floored
+    runs = {name: with_window(backtest(name, frame, PLAN)) for name in ("naive", "seasonal_naive")}
+    scales = window_scales(frame, runs["naive"], 7)
+    bad = runs["naive"].assign(forecast=runs["naive"]["forecast"] + 500.0)
+    without = choose(runs, scales, pooled=pooled)[0]
+    with_bad, chosen = choose({**runs, "bad": bad}, scales, pooled=pooled)
+    assert "bad" not in chosen
+    np.testing.assert_allclose(with_bad[["forecast", "lo", "hi"]], without[["forecast", "lo", "hi"]])
+
+
 def test_selection_windows_grow_only_for_small_sets_with_room(demand: Any) -> None:
     assert selection_windows(demand, 7, 2) == SMALL_SET_SELECTION  # 140 days: room for all of them
     assert selection_windows(demand[demand["ds"] < demand["ds"].min() + np.timedelta64(49, "D")], 7, 2) == 2
