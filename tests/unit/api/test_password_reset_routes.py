@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from shopsight.api.app import create_app
+from shopsight.api.auth import Security
 from shopsight.api.password_reset_routes import ASKED
 from shopsight.config import load_settings
 from shopsight.platform import Platform
 from shopsight.security.audit_factory import open_audit
-from shopsight.security.identity.password_reset import password_resets
+from shopsight.security.identity.password_reset import PasswordResets, ResetRefused, password_resets
 from shopsight.security.policy import Role
 from shopsight.testing.auth import TEST_PASSWORD, create_user, sign_in
 from shopsight.testing.smtp import MailCatcher
@@ -178,6 +179,60 @@ def test_a_reset_never_bypasses_mfa(client: TestClient, platform: Platform, mail
     attempt = {"token": token, "new_password": NEW_PASSWORD, "code": totp.at(time.time() + 30)}
     done = client.post(f"{RESET}/confirm", json=attempt)
     assert done.status_code == 200, done.text
+
+
+def _asked(platform: Platform, mail: MailCatcher, address: str) -> tuple[Security, PasswordResets, str]:
+    """The resets service over ``platform`` (no HTTP in between) and the token it mailed a new user."""
+    create_user(platform, address, Role.ANALYST)
+    security = Security.for_platform(platform)
+    resets = PasswordResets.for_platform(platform, identity=security.identity, audit=security.audit)
+    assert resets is not None
+    resets.request(address)
+    return security, resets, _token(mail, address)
+
+
+def _meanwhile(monkeypatch: pytest.MonkeyPatch, security: Security, action: Callable[[], object]) -> None:
+    """Run ``action`` while a reset is setting its password, as a request arriving then would."""
+    setting = security.identity.complete_reset
+
+    def interrupted(user_id: str, *, new_password: str, code: str | None) -> Any:
+        action()
+        return setting(user_id, new_password=new_password, code=code)
+
+    monkeypatch.setattr(security.identity, "complete_reset", interrupted)
+
+
+def test_a_link_being_used_is_refused_to_a_second_request_at_the_same_time(
+    platform: Platform, mail: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = "twice@example.com"
+    security, resets, token = _asked(platform, mail, address)
+    refused: list[str] = []
+
+    def the_same_link_again() -> None:
+        try:
+            resets.complete(token, new_password="the second request's phrase 99", code=None)
+        except ResetRefused as error:
+            refused.append(str(error))
+
+    _meanwhile(monkeypatch, security, the_same_link_again)
+    resets.complete(token, new_password=NEW_PASSWORD, code=None)
+    assert len(refused) == 1  # only one of the two set a password: the first
+    assert security.identity.authenticate(address, NEW_PASSWORD).ok
+
+
+def test_a_refused_password_does_not_reopen_a_link_a_newer_one_replaced(
+    platform: Platform, mail: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = "replaced@example.com"
+    security, resets, old = _asked(platform, mail, address)
+    _meanwhile(monkeypatch, security, lambda: resets.request(address))
+    with pytest.raises(Exception, match="at least"):
+        resets.complete(old, new_password="short", code=None)
+    monkeypatch.undo()
+    with pytest.raises(ResetRefused):
+        resets.complete(old, new_password=NEW_PASSWORD, code=None)
+    resets.complete(_token(mail, address), new_password=NEW_PASSWORD, code=None)
 
 
 def test_without_a_mail_server_there_is_no_self_service_reset(tmp_path: Path) -> None:

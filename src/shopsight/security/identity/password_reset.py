@@ -155,15 +155,21 @@ class PasswordResets:
     def complete(self, token: str, *, new_password: str, code: str | None) -> UserPublic:
         """Set the new password of the account ``token`` was mailed for (its MFA code too, when on);
         :class:`ResetRefused` for a bad link; the identity service's errors for a bad code or password.
-        The link is spent only when the password is set, so a typo in the new password can be redone."""
+
+        The link is claimed before the password is set, so two requests with it at once cannot both set
+        one; it is released when the code or the new password is refused, so a typo can be redone."""
         now = self._clock()
-        user_id = self._live_owner(token, now)
+        user_id = self._claim(token, now)
         if user_id is None:
             self._audit.record(action="password.reset_refused", actor="anonymous",
                                details={"reason": "invalid_or_expired"})  # fmt: skip
             raise ResetRefused("this reset link is invalid or has expired: ask for a new one")
-        user = self._identity.complete_reset(user_id, new_password=new_password, code=code)
-        with self._metadata.begin() as conn:  # spent, and so is any other link of this account
+        try:
+            user = self._identity.complete_reset(user_id, new_password=new_password, code=code)
+        except BaseException:
+            self._release(token, now)
+            raise
+        with self._metadata.begin() as conn:  # any other link of this account is spent too
             _spend_open_links(conn, user_id, now)
         return user
 
@@ -204,16 +210,33 @@ class PasswordResets:
             self._log.warning("password reset mail not sent", user_id=user.id, error=str(failed))
             self._audit.record(action="password.reset_mail_failed", actor="system", subject=user.id)
 
-    def _live_owner(self, token: str, now: datetime) -> str | None:
-        """The account of an unused, unexpired token (looked up by its SHA-256: the store never sees it)."""
+    def _claim(self, token: str, now: datetime) -> str | None:
+        """Mark an unused, unexpired token used and return its account; None when it is not (or another
+        request claimed it first). Looked up by its SHA-256: the store never sees the token."""
         if not token or len(token) > 200:
             return None
-        with self._metadata.connect() as conn:
-            row = conn.execute(
-                select(password_resets).where(password_resets.c.token_hash == digest(token))
-            ).mappings().first()  # fmt: skip
-        if row is None:
-            return None
-        if row["used_at"] is not None or as_utc(row["expires_at"]) <= now:
-            return None
-        return str(row["user_id"])
+        this_link = password_resets.c.token_hash == digest(token)
+        with self._metadata.begin() as conn:
+            row = conn.execute(select(password_resets).where(this_link)).mappings().first()
+            if row is None or row["used_at"] is not None or as_utc(row["expires_at"]) <= now:
+                return None
+            unused = and_(this_link, password_resets.c.used_at.is_(None))
+            claimed = conn.execute(update(password_resets).where(unused).values(used_at=now))
+        return str(row["user_id"]) if claimed.rowcount == 1 else None
+
+    def _release(self, token: str, claimed_at: datetime) -> None:
+        """Make a claimed token usable again, unless a newer link of its account exists by now (that one
+        replaces it) or the token was spent otherwise since."""
+        this_claim = and_(
+            password_resets.c.token_hash == digest(token), password_resets.c.used_at == claimed_at
+        )
+        with self._metadata.begin() as conn:
+            row = conn.execute(select(password_resets).where(this_claim)).mappings().first()
+            if row is None:
+                return
+            newer = and_(
+                password_resets.c.user_id == row["user_id"],
+                password_resets.c.created_at > row["created_at"],
+            )
+            if conn.execute(select(func.count()).where(newer)).scalar_one() == 0:
+                conn.execute(update(password_resets).where(this_claim).values(used_at=None))
