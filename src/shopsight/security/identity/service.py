@@ -187,11 +187,7 @@ class IdentityService:
     def reset_password(self, email: str, *, new_password: str, actor: str) -> UserPublic:
         """Admin: give a user a new password (a lockout is lifted); every session of theirs ends."""
         record = self._store.require(normalize_email(email))
-        self._set_password(record, new_password)
-        with self._store.metadata.begin() as conn:
-            clear_account_failures(conn, user_id=record.id)
-        self._audit.record(action="password.reset", actor=actor, subject=record.id)
-        self.end_sessions(record.id, actor=actor, reason="password_reset")
+        self._replace_password(record, new_password, actor=actor)
         return self.get_user(email)
 
     def user_for_reset(self, email: str) -> UserPublic | None:
@@ -206,17 +202,19 @@ class IdentityService:
         record = self._store.by_id(user_id)
         if record is None or record.public.disabled:
             raise ReauthenticationFailed("the account is unavailable")
-        now = self._clock()
-        if record.mfa_secret_sealed is not None and (not code or self._check_code(record, code, now) is None):
-            self._fail(record, AuthOutcome.INVALID_MFA_CODE, None, now)
-            raise ReauthenticationFailed("a current MFA code (or a recovery code) is required")
-        self._set_password(record, new_password)
+        self._require_code(record, code, self._clock(), "a current MFA code (or a recovery code) is required")
+        self._replace_password(record, new_password, actor=record.id, details={"method": "self_service"})
+        return record.public
+
+    def _replace_password(
+        self, record: UserRecord, password: str, *, actor: str, details: dict[str, JsonValue] | None = None
+    ) -> None:
+        """A reset, by an admin or by the user's mailed link: new password, lockout lifted, sessions ended."""
+        self._set_password(record, password)
         with self._store.metadata.begin() as conn:
             clear_account_failures(conn, user_id=record.id)
-        details: dict[str, JsonValue] = {"method": "self_service"}
-        self._audit.record(action="password.reset", actor=record.id, subject=record.id, details=details)
-        self.end_sessions(record.id, actor=record.id, reason="password_reset")
-        return record.public
+        self._audit.record(action="password.reset", actor=actor, subject=record.id, details=details)
+        self.end_sessions(record.id, actor=actor, reason="password_reset")
 
     def _set_password(self, record: UserRecord, password: str) -> None:
         email = record.public.email
@@ -433,11 +431,13 @@ class IdentityService:
         if record is None or not password_ok or record.public.disabled or record.public.locked_until:
             self._fail(record, AuthOutcome.INVALID_CREDENTIALS, None, now, count_account=not password_ok)
             raise ReauthenticationFailed("re-authentication failed: wrong password or account unavailable")
-        if (
-            check_mfa
-            and record.mfa_secret_sealed is not None
-            and (not code or self._check_code(record, code, now) is None)
-        ):
-            self._fail(record, AuthOutcome.INVALID_MFA_CODE, None, now)
-            raise ReauthenticationFailed("re-authentication failed: a current MFA code is required")
+        if check_mfa:
+            self._require_code(record, code, now, "re-authentication failed: a current MFA code is required")
         return record
+
+    def _require_code(self, record: UserRecord, code: str | None, now: datetime, refusal: str) -> None:
+        """With MFA on, ``code`` must be a current TOTP or recovery code; else a failure that counts like a
+        failed login, and :class:`ReauthenticationFailed` saying ``refusal``."""
+        if record.mfa_secret_sealed is not None and (not code or self._check_code(record, code, now) is None):
+            self._fail(record, AuthOutcome.INVALID_MFA_CODE, None, now)
+            raise ReauthenticationFailed(refusal)
