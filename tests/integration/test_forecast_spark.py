@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from shopsight.cli.main import app
 from shopsight.engines.spark.forecast import SparkStats
+from shopsight.engines.spark.lightgbm import SparkLightGBMForecast, train_params
 from shopsight.engines.spark.mlforecast import SparkGlobal, with_conformal_intervals
 from shopsight.engines.spark.session import spark_session
 from shopsight.ml.forecast.models import BacktestPlan, LocalGlobal, LocalStats, backtest, forecast
@@ -95,21 +96,28 @@ def test_cli_engine_spark_scores_like_the_local_engine(spark: SparkStats, tmp_pa
             assert runs["spark"][model][key] == pytest.approx(row[key], rel=1e-4, abs=1e-4), (model, key)
 
 
-def test_mlforecast_on_spark_trains_the_local_global_model(spark: SparkStats) -> None:
-    """XGBoost through mlforecast's distributed backend (features built per partition, xgboost's PySpark
-    estimator) forecasts exactly what the same model forecasts in this process; its conformal intervals
-    come from the two backtest windows before each cutoff."""
+def _local_and_spark_backtests(model: str, spark: SparkStats) -> Any:
+    """Global ``model``'s backtest here and on Spark, joined point by point (``_local`` / ``_spark``);
+    checks both cover the same points and the Spark intervals hold their forecasts."""
     demand = _demand()
-    local = backtest("xgboost", demand, PLAN, ml=LocalGlobal())
-    distributed = backtest("xgboost", demand, PLAN, ml=SparkGlobal(spark.session))
+    local = backtest(model, demand, PLAN, ml=LocalGlobal())
+    distributed = backtest(model, demand, PLAN, ml=SparkGlobal(spark.session))
     assert len(distributed) == len(local) == 6 * 2 * 7
     keys = ["unique_id", "cutoff", "ds"]
     joined = local.merge(distributed, on=keys, suffixes=("_local", "_spark"), validate="one_to_one")
     assert len(joined) == len(local) and (joined["ds"] > joined["cutoff"]).all()
     np.testing.assert_allclose(joined["y_spark"], joined["y_local"])
-    np.testing.assert_allclose(joined["forecast_spark"], joined["forecast_local"], rtol=1e-6, atol=1e-6)
     assert (joined["lo_spark"] <= joined["forecast_spark"] + 1e-9).all()
     assert (joined["forecast_spark"] <= joined["hi_spark"] + 1e-9).all()
+    return joined
+
+
+def test_mlforecast_on_spark_trains_the_local_global_model(spark: SparkStats) -> None:
+    """XGBoost through mlforecast's distributed backend (features built per partition, xgboost's PySpark
+    estimator) forecasts exactly what the same model forecasts in this process; its conformal intervals
+    come from the two backtest windows before each cutoff."""
+    joined = _local_and_spark_backtests("xgboost", spark)
+    np.testing.assert_allclose(joined["forecast_spark"], joined["forecast_local"], rtol=1e-6, atol=1e-6)
     assert (joined["hi_spark"] - joined["lo_spark"]).mean() > 0
     covered = ((joined["y_spark"] >= joined["lo_spark"]) & (joined["y_spark"] <= joined["hi_spark"])).mean()
     assert 0.5 <= covered <= 1.0  # 84 points of Poisson demand around an 80% interval
@@ -129,3 +137,39 @@ def test_the_spark_conformal_interval_is_mlforecasts_conformal_distribution() ->
     assert only["forecast"] == 6.0 and only["y"] == 7.0
     assert only["lo"] == pytest.approx(np.quantile(spread, 0.1))
     assert only["hi"] == pytest.approx(np.quantile(spread, 0.9))
+
+
+def test_lightgbm_trains_data_parallel_across_the_spark_tasks(spark: SparkStats) -> None:
+    """Two barrier tasks train one LightGBM model together over LightGBM's network, each on about half the
+    rows: its trees count every row (bagged 80%), and it fits a known function as well as the same
+    parameters trained on all rows in one process."""
+    import lightgbm as lgb
+    from pyspark.ml.linalg import Vectors
+
+    rng = np.random.default_rng(3)
+    features = rng.uniform(-1, 1, (4000, 3))
+    labels = 3 * features[:, 0] - 2 * features[:, 1] ** 2 + rng.normal(0, 0.1, 4000)
+    rows = [(float(y), Vectors.dense(x)) for x, y in zip(features, labels, strict=True)]
+    frame = spark.session.createDataFrame(rows, ["y", "features"])
+    model = SparkLightGBMForecast(partitions=2)._pre_fit("y")
+    together = model.extract_local_model(model.fit(frame))
+    params, rounds = train_params(dict(model.regressor_params))
+    serial = lgb.train(params, lgb.Dataset(features, labels), num_boost_round=rounds)
+    held_out = rng.uniform(-1, 1, (1000, 3))
+    truth = 3 * held_out[:, 0] - 2 * held_out[:, 1] ** 2
+    error_together = np.abs(together.predict(held_out) - truth).mean()
+    error_serial = np.abs(serial.predict(held_out) - truth).mean()
+    assert error_together < 0.1 and error_together == pytest.approx(error_serial, rel=0.25)
+    assert together.num_trees() == rounds
+    root = together.dump_model()["tree_info"][0]["tree_structure"]
+    assert root["internal_count"] > 0.7 * len(rows)  # both tasks' rows, not one task's half
+
+
+def test_lightgbm_on_spark_backtests_like_the_local_model(spark: SparkStats) -> None:
+    """``lightgbm`` through mlforecast's distributed backend on Spark: the same windows and features as a
+    local run; data-parallel training finds its bins on part of the rows, so forecasts are close to the
+    local ones, not equal."""
+    joined = _local_and_spark_backtests("lightgbm", spark)
+    local_error = (joined["y_local"] - joined["forecast_local"]).abs().mean()
+    spark_error = (joined["y_spark"] - joined["forecast_spark"]).abs().mean()
+    assert spark_error == pytest.approx(local_error, rel=0.15)

@@ -176,7 +176,9 @@ def evaluate_command(
     engine: Annotated[
         StatsEngine,
         typer.Option(
-            "--engine", help="Run statsforecast and xgboost here or on Spark (local[2]); LightGBM runs here."
+            "--engine",
+            help="Run statsforecast, LightGBM and XGBoost here or on Spark (local[2]); "
+            "lightgbm_price runs here.",
         ),
     ] = StatsEngine.local,
 ) -> None:

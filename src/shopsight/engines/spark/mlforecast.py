@@ -1,13 +1,13 @@
-"""mlforecast on Spark: the global XGBoost model through mlforecast's distributed backend.
+"""mlforecast on Spark: the global XGBoost and LightGBM models through mlforecast's distributed backend.
 
 ``DistributedMLForecast`` builds the features (the same lags, rolling means, calendar features and
-per-series scaling as a local run) inside each partition of series on Spark, and xgboost's own PySpark
-estimator trains one model on all of them; forecasts are made per partition. Its cross-validation has no
-prediction intervals, so they are added here with mlforecast's conformal method on the two windows
-before each cutoff, the windows a local ``PredictionIntervals(n_windows=2)`` run calibrates on: the
-backtest runs two more windows and returns the last ones. LightGBM on Spark would need SynapseML's JVM
-packages, fetched from Maven at run time (not reachable from every install): under this backend the
-LightGBM models run in this process.
+per-series scaling as a local run) inside each partition of series on Spark, and one model is trained on
+all of them: XGBoost by xgboost's own PySpark estimator, LightGBM by ``lightgbm.py``'s barrier-stage
+data-parallel training (mlforecast's own Spark LightGBM needs SynapseML's JVM packages from Maven);
+forecasts are made per partition. Its cross-validation has no prediction intervals, so they are added
+here with mlforecast's conformal method on the two windows before each cutoff, the windows a local
+``PredictionIntervals(n_windows=2)`` run calibrates on: the backtest runs two more windows and returns
+the last ones. ``lightgbm_price`` (dynamic price features) runs in this process.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.engines.spark.forecast import series_frame
+from shopsight.engines.spark.lightgbm import SparkLightGBMForecast
 from shopsight.ml.forecast.models import (
     CONFORMAL_WINDOWS,
     LEVEL,
@@ -28,6 +29,8 @@ from shopsight.ml.forecast.models import (
     global_features,
     standard_frame,
 )
+
+SPARK_MODELS = ("xgboost", "lightgbm", "lightgbm_holidays")
 
 
 @dataclass(frozen=True)
@@ -39,21 +42,28 @@ class SparkGlobal:
     name: str = "spark"
 
     def backtest(self, name: str, frame: Any, plan: BacktestPlan) -> Any:
-        """XGBoost on Spark over the plan's windows with conformal 80% intervals (LightGBM: locally)."""
-        if name != "xgboost":
+        """XGBoost or LightGBM (with or without holidays) on Spark over the plan's windows with conformal
+        80% intervals; ``lightgbm_price`` in this process."""
+        if name not in SPARK_MODELS:
             return LocalGlobal().backtest(name, frame, plan)
         from mlforecast.distributed import DistributedMLForecast
-        from mlforecast.distributed.models.spark.xgb import SparkXGBForecast
 
-        model = SparkXGBForecast(**XGBOOST_PARAMS, num_workers=1)
         engine = DistributedMLForecast(
-            models={name: model}, num_partitions=self.partitions, **global_features(plan)
-        )
+            models={name: self._model(name)}, num_partitions=self.partitions,
+            **global_features(plan, holidays=name == "lightgbm_holidays"),
+        )  # fmt: skip
         result = engine.cross_validation(
             series_frame(self.session, frame), n_windows=plan.windows + CONFORMAL_WINDOWS, h=plan.horizon,
             step_size=plan.horizon,
         ).toPandas()  # fmt: skip
         return with_conformal_intervals(result, name, plan)
+
+    def _model(self, name: str) -> Any:
+        if name == "xgboost":
+            from mlforecast.distributed.models.spark.xgb import SparkXGBForecast
+
+            return SparkXGBForecast(**XGBOOST_PARAMS, num_workers=1)
+        return SparkLightGBMForecast(partitions=self.partitions)
 
 
 def with_conformal_intervals(result: Any, alias: str, plan: BacktestPlan) -> Any:

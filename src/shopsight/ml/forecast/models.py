@@ -39,7 +39,7 @@ MODEL_NAMES = (
 )
 # AutoARIMA is opt-in: on hourly data with a 24-period season it takes minutes per hundred series.
 # lightgbm_holidays too: it is LightGBM plus UK bank-holiday features, a variant to compare, not a default;
-# and xgboost, the global model that also runs on Spark (LightGBM on Spark needs SynapseML's JVM packages).
+# and xgboost, a second global model (both run on Spark too: engines/spark/mlforecast.py).
 # lightgbm_price needs the series' prices (online-retail SKUs): LightGBM plus the price a horizon ago
 # relative to its recent median and a discount flag, features known when the forecast is made.
 OPT_IN_MODELS = ("auto_arima", "lightgbm_holidays", "lightgbm_price", "xgboost")
@@ -48,6 +48,10 @@ LIGHTGBM_MODELS = ("lightgbm", "lightgbm_holidays", "lightgbm_price")
 PRICE_MODELS = ("lightgbm_price",)
 DISCOUNT = 0.95  # a price under 95% of its recent median counts as a discount
 GLOBAL_MODELS = (*LIGHTGBM_MODELS, "xgboost")
+LIGHTGBM_PARAMS: dict[str, Any] = {
+    "n_estimators": 200, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "subsample": 0.8,
+    "subsample_freq": 1, "colsample_bytree": 0.8, "random_state": SEED,
+}  # fmt: skip
 XGBOOST_PARAMS: dict[str, Any] = {
     "n_estimators": 200, "learning_rate": 0.05, "max_depth": 6, "subsample": 1.0, "tree_method": "hist",
     "random_state": SEED,
@@ -246,10 +250,7 @@ def global_regressor(name: str) -> Any:
         return XGBRegressor(**XGBOOST_PARAMS, n_jobs=1)
     from lightgbm import LGBMRegressor
 
-    return LGBMRegressor(
-        n_estimators=200, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=0.8,
-        subsample_freq=1, colsample_bytree=0.8, random_state=SEED, n_jobs=1, verbosity=-1,
-    )  # fmt: skip
+    return LGBMRegressor(**LIGHTGBM_PARAMS, n_jobs=1, verbosity=-1)
 
 
 def _global(frame: Any, plan: BacktestPlan, alias: str) -> Any:
