@@ -55,7 +55,9 @@ class SparkLightGBMForecast:
     def fit(self, train_data: Any) -> str:
         """The model trained on every row of ``train_data`` (``label_col`` and a ``features`` vector)."""
         params, rounds = train_params(dict(self.regressor_params))
-        tasks = train_data.repartition(self.partitions).rdd.barrier()
+        # A barrier stage needs a slot for every task at once: never more tasks than the cluster has cores.
+        slots = train_data.sparkSession.sparkContext.defaultParallelism
+        tasks = train_data.repartition(max(1, min(self.partitions, slots))).rdd.barrier()
         trained = tasks.mapPartitions(partial(_train_task, params, rounds, self.label_col)).collect()
         (model,) = trained  # only the first task returns it
         return str(model)
