@@ -235,6 +235,26 @@ def test_a_refused_password_does_not_reopen_a_link_a_newer_one_replaced(
     resets.complete(_token(mail, address), new_password=NEW_PASSWORD, code=None)
 
 
+def test_wrong_codes_that_lock_the_account_spend_the_link(
+    client: TestClient, platform: Platform, mail: MailCatcher
+) -> None:
+    """A wrong code keeps the link until the codes lock the account; then the link is spent, so holding a
+    link gives no more guesses than the lockout allows (each further guess needs a new, rate-capped mail)."""
+    address = "guessed@example.com"
+    secret = create_user(platform, address, Role.ADMIN)
+    assert secret is not None
+    login = {"email": address, "password": TEST_PASSWORD, "code": pyotp.TOTP(secret).now()}
+    assert client.post("/api/v1/auth/login", json=login).is_success  # confirms the enrolment
+    _ask(client, address)
+    token = _token(mail, address)
+    for _ in range(platform.settings.identity.max_failed_logins):
+        attempt = {"token": token, "new_password": NEW_PASSWORD, "code": "000000"}
+        assert client.post(f"{RESET}/confirm", json=attempt).status_code == 401
+    attempt = {"token": token, "new_password": NEW_PASSWORD, "code": pyotp.TOTP(secret).at(time.time() + 30)}
+    spent = client.post(f"{RESET}/confirm", json=attempt)
+    assert spent.status_code == 400 and "invalid or has expired" in spent.json()["detail"]
+
+
 def test_without_a_mail_server_there_is_no_self_service_reset(tmp_path: Path) -> None:
     platform = Platform(load_settings(home=tmp_path / "plain"))
     try:

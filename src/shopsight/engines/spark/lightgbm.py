@@ -22,18 +22,13 @@ import numpy as np
 
 from shopsight.ml.forecast.models import LIGHTGBM_PARAMS
 
-# LGBMRegressor's names -> lightgbm.train's; n_estimators is the number of boosting rounds.
-_TRAIN_NAMES = {
-    "learning_rate": "learning_rate", "num_leaves": "num_leaves", "min_child_samples": "min_data_in_leaf",
-    "subsample": "bagging_fraction", "subsample_freq": "bagging_freq", "colsample_bytree": "feature_fraction",
-    "random_state": "seed",
-}  # fmt: skip
 NETWORK_TIMEOUT_MINUTES = 5
 
 
 def train_params(regressor_params: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """``lightgbm.train`` parameters and rounds equivalent to ``LGBMRegressor(**regressor_params)``."""
-    params = {_TRAIN_NAMES[key]: value for key, value in regressor_params.items() if key in _TRAIN_NAMES}
+    """``lightgbm.train`` parameters and rounds equivalent to ``LGBMRegressor(**regressor_params)``: the
+    scikit-learn names are ``lightgbm.train`` aliases too, except ``n_estimators``, the rounds."""
+    params = {key: value for key, value in regressor_params.items() if key != "n_estimators"}
     params |= {"objective": "regression", "verbosity": -1, "num_threads": 1}
     return params, int(regressor_params.get("n_estimators", 100))
 
@@ -79,6 +74,8 @@ def _train_task(params: dict[str, Any], rounds: int, label_col: str, rows: Itera
     lgb.register_logger(logging.getLogger(__name__))
     context = BarrierTaskContext.get()
     table = list(rows)
+    if not table:  # LightGBM cannot build a dataset of no rows: say why the stage failed
+        raise ValueError("a LightGBM training task got no rows: fewer training rows than Spark tasks")
     features = np.array([row["features"].toArray() for row in table], dtype=float)
     labels = np.array([row[label_col] for row in table], dtype=float)
     host = socket.gethostbyname(context.getTaskInfos()[context.partitionId()].address.rsplit(":", 1)[0])

@@ -310,7 +310,8 @@ def _pooled_picks(earlier: Any, order: dict[str, int], current: Any) -> Any:
 
 def _contenders(earlier: Any) -> list[str]:
     """The models whose MASE pooled over every series and earlier window is within ``TOLERANCE`` of the
-    best one's: those ``auto`` could have picked (all of them when no series has a MASE scale)."""
+    best one's (all of them when no series has a MASE scale). A series may still pick a model outside
+    them by its own errors; the interval, pooled across series, is calibrated on the contenders only."""
     finite = earlier[np.isfinite(earlier["mase"])]
     if finite.empty:
         return [str(name) for name in earlier["model"].unique()]

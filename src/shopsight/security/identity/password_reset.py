@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
+    exists,
     func,
     insert,
     select,
@@ -41,7 +42,8 @@ from shopsight.metadata.db import METADATA
 from shopsight.security.audit import AuditSink, JsonValue
 from shopsight.security.identity.models import UserPublic, as_utc
 from shopsight.security.identity.oidc_store import digest
-from shopsight.security.identity.service import IdentityService
+from shopsight.security.identity.passwords import WeakPassword
+from shopsight.security.identity.service import IdentityService, ReauthenticationFailed
 
 if TYPE_CHECKING:
     from shopsight.platform import Platform
@@ -157,7 +159,10 @@ class PasswordResets:
         :class:`ResetRefused` for a bad link; the identity service's errors for a bad code or password.
 
         The link is claimed before the password is set, so two requests with it at once cannot both set
-        one; it is released when the code or the new password is refused, so a typo can be redone."""
+        one. A refused new password releases it, so a typo can be redone; so does a wrong MFA code until
+        the wrong codes have locked the account (they count like failed logins): from then on each code
+        costs a link, and links are capped per hour, so a link is no way round the lockout. Any other
+        failure leaves the link spent."""
         now = self._clock()
         user_id = self._claim(token, now)
         if user_id is None:
@@ -166,8 +171,12 @@ class PasswordResets:
             raise ResetRefused("this reset link is invalid or has expired: ask for a new one")
         try:
             user = self._identity.complete_reset(user_id, new_password=new_password, code=code)
-        except BaseException:
+        except WeakPassword:
             self._release(token, now)
+            raise
+        except ReauthenticationFailed:
+            if not self._identity.is_locked(user_id):
+                self._release(token, now)
             raise
         with self._metadata.begin() as conn:  # any other link of this account is spent too
             _spend_open_links(conn, user_id, now)
@@ -226,17 +235,13 @@ class PasswordResets:
 
     def _release(self, token: str, claimed_at: datetime) -> None:
         """Make a claimed token usable again, unless a newer link of its account exists by now (that one
-        replaces it) or the token was spent otherwise since."""
+        replaces it) or the token was spent otherwise since (one statement, so no link slips in between)."""
+        newer = password_resets.alias("newer")
+        replaced = exists().where(
+            newer.c.user_id == password_resets.c.user_id, newer.c.created_at > password_resets.c.created_at
+        )
         this_claim = and_(
-            password_resets.c.token_hash == digest(token), password_resets.c.used_at == claimed_at
+            password_resets.c.token_hash == digest(token), password_resets.c.used_at == claimed_at, ~replaced
         )
         with self._metadata.begin() as conn:
-            row = conn.execute(select(password_resets).where(this_claim)).mappings().first()
-            if row is None:
-                return
-            newer = and_(
-                password_resets.c.user_id == row["user_id"],
-                password_resets.c.created_at > row["created_at"],
-            )
-            if conn.execute(select(func.count()).where(newer)).scalar_one() == 0:
-                conn.execute(update(password_resets).where(this_claim).values(used_at=None))
+            conn.execute(update(password_resets).where(this_claim).values(used_at=None))

@@ -195,6 +195,11 @@ class IdentityService:
         record = self._store.by_email(normalize_email(email))
         return None if record is None or record.public.disabled else record.public
 
+    def is_locked(self, user_id: str) -> bool:
+        """Whether failed logins (or codes) have locked the account ``user_id`` right now."""
+        record = self._store.by_id(user_id)
+        return record is not None and self._expire_lock(record, self._clock()).public.locked_until is not None
+
     def complete_reset(self, user_id: str, *, new_password: str, code: str | None) -> UserPublic:
         """The last step of a self-service reset whose link ``user_id`` proved they got: a user with MFA
         still shows a current code (a reset never bypasses the second factor; a wrong one counts like a

@@ -154,3 +154,21 @@ def test_forecast_fits_every_model_in_one_frame_after_the_last_day(demand: Any) 
         assert (rows["ds"] > history["ds"].max()).all()
         np.testing.assert_allclose(rows["seasonal_naive"].to_numpy(), history["y"].to_numpy()[-7:])
     assert (result[result.columns[2:]] >= 0).all().all()  # units: floored at 0, bounds included
+
+
+def test_the_spark_lightgbm_trains_what_the_local_regressor_trains() -> None:
+    """The Spark estimator hands ``lightgbm.train`` the local LGBMRegressor's settings: on one machine the
+    two give the same model."""
+    import lightgbm as lgb
+
+    from shopsight.engines.spark.lightgbm import train_params
+    from shopsight.ml.forecast.models import LIGHTGBM_PARAMS, global_regressor
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(500, 3))
+    labels = features[:, 0] + rng.normal(size=500)
+    params, rounds = train_params(LIGHTGBM_PARAMS)
+    trained = lgb.train(params, lgb.Dataset(features, labels), num_boost_round=rounds)
+    local = global_regressor("lightgbm").fit(features, labels)
+    np.testing.assert_allclose(trained.predict(features), local.predict(features))
+    assert trained.num_trees() == LIGHTGBM_PARAMS["n_estimators"]
