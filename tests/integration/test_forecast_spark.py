@@ -17,7 +17,14 @@ from shopsight.engines.spark.forecast import SparkStats
 from shopsight.engines.spark.lightgbm import SparkLightGBMForecast, train_params
 from shopsight.engines.spark.mlforecast import SparkGlobal, with_conformal_intervals
 from shopsight.engines.spark.session import spark_session
-from shopsight.ml.forecast.models import BacktestPlan, LocalGlobal, LocalStats, backtest, forecast
+from shopsight.ml.forecast.models import (
+    LIGHTGBM_PARAMS,
+    BacktestPlan,
+    LocalGlobal,
+    LocalStats,
+    backtest,
+    forecast,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -153,7 +160,7 @@ def test_lightgbm_trains_data_parallel_across_the_spark_tasks(spark: SparkStats)
     frame = spark.session.createDataFrame(rows, ["y", "features"])
     model = SparkLightGBMForecast(partitions=2)._pre_fit("y")
     together = model.extract_local_model(model.fit(frame))
-    params, rounds = train_params(dict(model.regressor_params))
+    params, rounds = train_params(LIGHTGBM_PARAMS)
     serial = lgb.train(params, lgb.Dataset(features, labels), num_boost_round=rounds)
     held_out = rng.uniform(-1, 1, (1000, 3))
     truth = 3 * held_out[:, 0] - 2 * held_out[:, 1] ** 2

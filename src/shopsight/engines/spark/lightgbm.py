@@ -39,7 +39,6 @@ class SparkLightGBMForecast:
     ``extract_local_model`` (the interface of mlforecast's ``SparkXGBForecast``)."""
 
     partitions: int = 2
-    regressor_params: tuple[tuple[str, Any], ...] = tuple(LIGHTGBM_PARAMS.items())
     label_col: str = "y"
 
     def _pre_fit(self, target_col: str, weight_col: str | None = None) -> SparkLightGBMForecast:
@@ -49,7 +48,7 @@ class SparkLightGBMForecast:
 
     def fit(self, train_data: Any) -> str:
         """The model trained on every row of ``train_data`` (``label_col`` and a ``features`` vector)."""
-        params, rounds = train_params(dict(self.regressor_params))
+        params, rounds = train_params(LIGHTGBM_PARAMS)  # the local LGBMRegressor's settings
         # A barrier stage needs a slot for every task at once: never more tasks than the cluster has cores.
         slots = train_data.sparkSession.sparkContext.defaultParallelism
         tasks = train_data.repartition(max(1, min(self.partitions, slots))).rdd.barrier()

@@ -22,7 +22,9 @@ from shopsight.engines.spark.forecast import series_frame
 from shopsight.engines.spark.lightgbm import SparkLightGBMForecast
 from shopsight.ml.forecast.models import (
     CONFORMAL_WINDOWS,
+    GLOBAL_MODELS,
     LEVEL,
+    PRICE_MODELS,
     XGBOOST_PARAMS,
     BacktestPlan,
     LocalGlobal,
@@ -30,7 +32,8 @@ from shopsight.ml.forecast.models import (
     standard_frame,
 )
 
-SPARK_MODELS = ("xgboost", "lightgbm", "lightgbm_holidays")
+# Global models trained on Spark; the price model needs its dynamic price features, which stay local.
+SPARK_MODELS = tuple(name for name in GLOBAL_MODELS if name not in PRICE_MODELS)
 
 
 @dataclass(frozen=True)

@@ -299,8 +299,7 @@ def _per_series_picks(earlier: Any, order: dict[str, int], combine: int) -> Any:
 def _pooled_picks(earlier: Any, order: dict[str, int], current: Any) -> Any:
     """``unique_id, model``: for every series of ``current``, the model with the lowest pooled MASE that
     has a forecast for it."""
-    finite = earlier[np.isfinite(earlier["mase"])]
-    pooled = finite.groupby("model", as_index=False)["mase"].mean()
+    pooled = _pooled_mase(earlier).reset_index()
     ranking = pooled.assign(rank=pooled["model"].map(order)).sort_values(["mase", "rank"])["model"].tolist()
     ranking += [name for name in order if name not in ranking]  # no finite MASE: after those with one
     offered = current[["unique_id", "model"]].drop_duplicates()
@@ -312,11 +311,16 @@ def _contenders(earlier: Any) -> list[str]:
     """The models whose MASE pooled over every series and earlier window is within ``TOLERANCE`` of the
     best one's (all of them when no series has a MASE scale). A series may still pick a model outside
     them by its own errors; the interval, pooled across series, is calibrated on the contenders only."""
-    finite = earlier[np.isfinite(earlier["mase"])]
-    if finite.empty:
+    pooled = _pooled_mase(earlier)
+    if pooled.empty:
         return [str(name) for name in earlier["model"].unique()]
-    pooled = finite.groupby("model")["mase"].mean()
     return [str(name) for name in pooled.index[pooled <= pooled.min() * (1 + TOLERANCE)]]
+
+
+def _pooled_mase(earlier: Any) -> Any:
+    """Each model's MASE over every series and window of ``earlier`` that has one (a Series by model)."""
+    finite = earlier[np.isfinite(earlier["mase"])]
+    return finite.groupby("model")["mase"].mean()
 
 
 def _combined(stacked: Any, picks: Any, scales: Any, window: int, contenders: list[str]) -> Any:
