@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from shopsight.config import Settings, load_settings
 from shopsight.errors import ShopSightError
-from shopsight.platform import Platform
+
+if TYPE_CHECKING:
+    from shopsight.platform import Platform
 
 console = Console()
 err_console = Console(stderr=True)
@@ -25,6 +28,8 @@ def settings_from(ctx: typer.Context) -> Settings:
 @contextmanager
 def platform_for(ctx: typer.Context) -> Iterator[Platform]:
     """Open the platform for a command, close it after, and turn known errors into one-line exits."""
+    from shopsight.platform import Platform  # SQLAlchemy: only for the commands that open the platform
+
     platform = Platform(settings_from(ctx))
     try:
         yield platform

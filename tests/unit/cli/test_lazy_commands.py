@@ -47,12 +47,12 @@ def test_listed_help_is_the_first_paragraph_of_each_commands_help() -> None:
         assert inspect.cleandoc(own_help).split("\n\n")[0].strip() == entry.help, name
 
 
-def test_importing_the_cli_and_its_help_load_no_command_module() -> None:
+def test_importing_the_cli_and_its_help_load_no_command_module_nor_heavy_library() -> None:
     script = """
 import json, sys
 import shopsight.cli.main
 from typer.testing import CliRunner
-heavy = sorted(m for m in ("pandas", "ibis") if m in sys.modules)
+heavy = sorted(m for m in ("pandas", "ibis", "pyarrow", "sqlalchemy") if m in sys.modules)
 result = CliRunner().invoke(shopsight.cli.main.app, ["--help"])
 loaded = sorted(
     m.rsplit(".", 1)[1] for m in sys.modules
