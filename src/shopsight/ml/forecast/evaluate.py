@@ -318,9 +318,13 @@ def _contenders(earlier: Any) -> list[str]:
 
 
 def _pooled_mase(earlier: Any) -> Any:
-    """Each model's MASE over every series and window of ``earlier`` that has one (a Series by model)."""
+    """Each model's MASE over the series and windows of ``earlier`` that every model has one for (a Series
+    by model), so that a model without forecasts for some series (LightGBM skips too short ones) is not
+    ranked on easier ones; over all it has when the models share none."""
     finite = earlier[np.isfinite(earlier["mase"])]
-    return finite.groupby("model")["mase"].mean()
+    models = finite.groupby(["unique_id", "window"])["model"].transform("nunique")
+    shared = finite[models == finite["model"].nunique()]
+    return (shared if len(shared) else finite).groupby("model")["mase"].mean()
 
 
 def _combined(stacked: Any, picks: Any, scales: Any, window: int, contenders: list[str]) -> Any:

@@ -101,6 +101,19 @@ def test_pooled_auto_falls_back_where_the_best_model_has_no_forecast(demand: Any
     np.testing.assert_allclose(sku2, runs[other].query("unique_id == 'sku2' and window > 0")["forecast"])
 
 
+def test_models_are_ranked_on_the_series_they_all_forecast(demand: Any) -> None:
+    # sku2 nearly repeats its week, where naive's MASE is far above its MASE on the two noisy series.
+    # "partial" is naive without sku2: ranked on its own series it would look much better than naive.
+    rng = np.random.default_rng(0)
+    pattern = np.tile(np.arange(7.0), len(demand) // 7 + 1)[: len(demand)] * 10 + rng.random(len(demand))
+    noisy = rng.poisson(20, len(demand)).astype(float)
+    frame = demand.assign(y=np.where(demand["unique_id"] == "sku2", pattern, noisy))
+    naive = with_window(backtest("naive", frame, PLAN))
+    runs = {"naive": naive, "partial": naive[naive["unique_id"] != "sku2"]}
+    scales = window_scales(frame, naive, 7)
+    assert choose(runs, scales, pooled=True)[1] == {"naive": 3 * 2}  # a tie: the first model keeps it
+
+
 @pytest.mark.parametrize("pooled", [False, True])
 def test_a_far_worse_candidate_does_not_widen_autos_interval(demand: Any, pooled: bool) -> None:
     # "bad" forecasts 500 units too many: no series picks it, and its errors, far outside those of the
