@@ -39,5 +39,7 @@ def test_star_import_gives_every_exported_name() -> None:
 
 def test_the_settings_load_without_the_masking_code() -> None:
     script = "import sys, shopsight.config; print('pyarrow' in sys.modules, 'sqlalchemy' in sys.modules)"
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
     assert run.stdout.split() == ["False", "False"]
