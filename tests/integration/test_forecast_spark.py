@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from shopsight.engines.spark.forecast import SparkStats
 from shopsight.engines.spark.lightgbm import SparkLightGBMForecast, train_params
 from shopsight.engines.spark.mlforecast import SparkGlobal, with_conformal_intervals
 from shopsight.engines.spark.session import spark_session
+from shopsight.ml.forecast.holidays import HolidayCalendar
 from shopsight.ml.forecast.models import (
     LIGHTGBM_PARAMS,
     BacktestPlan,
@@ -103,12 +105,12 @@ def test_cli_engine_spark_scores_like_the_local_engine(spark: SparkStats, tmp_pa
             assert runs["spark"][model][key] == pytest.approx(row[key], rel=1e-4, abs=1e-4), (model, key)
 
 
-def _local_and_spark_backtests(model: str, spark: SparkStats) -> Any:
+def _local_and_spark_backtests(model: str, spark: SparkStats, plan: BacktestPlan = PLAN) -> Any:
     """Global ``model``'s backtest here and on Spark, joined point by point (``_local`` / ``_spark``);
     checks both cover the same points and the Spark intervals hold their forecasts."""
     demand = _demand()
-    local = backtest(model, demand, PLAN, ml=LocalGlobal())
-    distributed = backtest(model, demand, PLAN, ml=SparkGlobal(spark.session))
+    local = backtest(model, demand, plan, ml=LocalGlobal())
+    distributed = backtest(model, demand, plan, ml=SparkGlobal(spark.session))
     assert len(distributed) == len(local) == 6 * 2 * 7
     keys = ["unique_id", "cutoff", "ds"]
     joined = local.merge(distributed, on=keys, suffixes=("_local", "_spark"), validate="one_to_one")
@@ -177,6 +179,16 @@ def test_lightgbm_on_spark_backtests_like_the_local_model(spark: SparkStats) -> 
     local run; data-parallel training finds its bins on part of the rows, so forecasts are close to the
     local ones, not equal."""
     joined = _local_and_spark_backtests("lightgbm", spark)
+    local_error = (joined["y_local"] - joined["forecast_local"]).abs().mean()
+    spark_error = (joined["y_spark"] - joined["forecast_spark"]).abs().mean()
+    assert spark_error == pytest.approx(local_error, rel=0.15)
+
+
+def test_holiday_features_travel_to_the_spark_workers(spark: SparkStats) -> None:
+    """``lightgbm_holidays`` on Spark: the calendar's features are computed on the workers, and the model
+    forecasts about as well as the same model here."""
+    plan = replace(PLAN, holidays=HolidayCalendar("GB", "ENG"))
+    joined = _local_and_spark_backtests("lightgbm_holidays", spark, plan)
     local_error = (joined["y_local"] - joined["forecast_local"]).abs().mean()
     spark_error = (joined["y_spark"] - joined["forecast_spark"]).abs().mean()
     assert spark_error == pytest.approx(local_error, rel=0.15)

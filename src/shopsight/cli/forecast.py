@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from shopsight.cli.common import console, err_console, fail
 from shopsight.errors import ShopSightError
 from shopsight.ml.forecast.datasets import DATASET_NAMES, SeriesSet, load, series_file
 from shopsight.ml.forecast.evaluate import AUTO, METRIC_NAMES, Evaluation, evaluate
+from shopsight.ml.forecast.holidays import HolidayCalendar
 from shopsight.ml.forecast.models import DEFAULT_MODELS, MODEL_NAMES, LocalGlobal, LocalStats
 
 forecast_app = typer.Typer(help="Demand forecasting: backtest the models.", no_args_is_help=True)
@@ -97,20 +99,23 @@ def verdicts(evaluation: Evaluation) -> list[str]:
 def _data(
     dataset: str | None, series: Path | None, columns: tuple[str | None, str | None, str | None],
     freq: str | None, horizon: int | None, windows: int | None, group_col: str | None = None,
+    holidays: str | None = None,
 ) -> SeriesSet:  # fmt: skip
     if (dataset is None) == (series is None):
         fail("give exactly one of --dataset NAME or --series CSV")
+    calendar = None if holidays is None else HolidayCalendar.parse(holidays)
     if dataset is not None:
         if group_col is not None:
             fail("--group-col is for --series files; the shipped datasets have their own levels")
-        return load(dataset)
+        shipped = load(dataset)
+        return shipped if calendar is None else replace(shipped, holidays=calendar)
     id_col, time_col, target_col = columns
     if not (id_col and time_col and target_col and freq and horizon):
         fail("--series needs --id-col, --time-col, --target-col, --freq and --horizon")
     assert series is not None and id_col and time_col and target_col and freq and horizon
     return series_file(
         series, id_col=id_col, time_col=time_col, target_col=target_col, freq=freq, horizon=horizon,
-        windows=windows or 1, group_col=group_col,
+        windows=windows or 1, group_col=group_col, holidays=calendar,
     )  # fmt: skip
 
 
@@ -173,6 +178,14 @@ def evaluate_command(
             "the series and the total.",
         ),
     ] = None,
+    holidays: Annotated[
+        str | None,
+        typer.Option(
+            "--holidays",
+            help="Public holidays the series follow, for lightgbm_holidays: a country code, optionally "
+            "with a subdivision (GB-ENG, US, DE-BY). online-retail has its own: GB-ENG.",
+        ),
+    ] = None,
     engine: Annotated[
         StatsEngine,
         typer.Option(
@@ -190,7 +203,8 @@ def evaluate_command(
     if group_col is not None and reconcile is Reconciliation.none:
         fail("--group-col adds a hierarchy level: give --reconcile bottom_up or min_trace with it")
     try:
-        data = _data(dataset, series, (id_col, time_col, target_col), freq, horizon, windows, group_col)
+        columns = (id_col, time_col, target_col)
+        data = _data(dataset, series, columns, freq, horizon, windows, group_col, holidays)
         with _progress() as progress:
             evaluation = evaluate(
                 data, models=_model_list(models), horizon=horizon, windows=windows, progress=progress,

@@ -53,7 +53,7 @@ class SparkGlobal:
 
         engine = DistributedMLForecast(
             models={name: self._model(name)}, num_partitions=self.partitions,
-            **global_features(plan, holidays=name == "lightgbm_holidays"),
+            **global_features(plan, name),
         )  # fmt: skip
         result = engine.cross_validation(
             series_frame(self.session, frame), n_windows=plan.windows + CONFORMAL_WINDOWS, h=plan.horizon,

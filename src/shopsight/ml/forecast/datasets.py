@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.errors import ShopSightError
+from shopsight.ml.forecast.holidays import HolidayCalendar
 from shopsight.ml.recommend.datasets import ONLINE_RETAIL_FILE, datasets_dir
 
 M4_HOURLY_FILES = ("m4-hourly/Hourly-train.csv.gz", "m4-hourly/Hourly-test.csv.gz")
@@ -30,6 +31,8 @@ RETAIL_LAST_WEEK_END = pd.Timestamp("2011-12-04")
 RETAIL_SETUP = {"D": (14, 4, (7,)), "W-SUN": (4, 3, (1,))}  # horizon, windows, seasonal periods
 # Seasonal periods by pandas frequency when a CSV does not say (hourly: day and week).
 DEFAULT_SEASONS = {"H": (24, 168), "h": (24, 168), "D": (7,), "B": (5,), "M": (12,), "MS": (12,), "Q": (4,)}
+# The online-retail shop is in England and shut on its bank holidays, whichever country a buyer is in.
+RETAIL_HOLIDAYS = HolidayCalendar("GB", "ENG")
 
 
 class ForecastDataError(ShopSightError):
@@ -51,6 +54,7 @@ class SeriesSet:
     prices: Any = None  # pandas.DataFrame ``unique_id, ds, price`` (every period; last known price) or None
     groups: Any = None  # pandas.Series: each unique_id's group (category, region), or None
     group_level: str = "group"  # what a group is
+    holidays: HolidayCalendar | None = None  # the public holidays the series follow, if known
 
     @property
     def season_length(self) -> int:
@@ -129,7 +133,18 @@ def online_retail(root: Path, *, level: str, freq: str) -> SeriesSet:
     notes = [note, "net units (sales minus same-period cancellations, floored at 0); each series starts "
              "at its first sale; the incomplete first/last periods are dropped"]  # fmt: skip
     prices = _prices(sales, frame, freq) if level == "sku" else None
-    return SeriesSet(name, frame, freq, seasons, horizon, windows, notes, level=key, prices=prices)
+    return SeriesSet(
+        name,
+        frame,
+        freq,
+        seasons,
+        horizon,
+        windows,
+        notes,
+        level=key,
+        prices=prices,
+        holidays=RETAIL_HOLIDAYS,
+    )
 
 
 def _prices(sales: Any, frame: Any, freq: str) -> Any:
@@ -169,11 +184,13 @@ def _filled(summed: Any, freq: str, *, last: Any) -> Any:
 def series_file(
     path: Path, *, id_col: str, time_col: str, target_col: str, freq: str, horizon: int, windows: int = 1,
     season_lengths: tuple[int, ...] | None = None, group_col: str | None = None,
+    holidays: HolidayCalendar | None = None,
 ) -> SeriesSet:  # fmt: skip
     """Any long-format CSV (gzip ok): one row per series and period; gaps are filled with zeros.
 
     ``group_col`` names each series' group (a product's category, a store's region), which reconciliation
-    puts between the series and the total; a series must belong to exactly one group.
+    puts between the series and the total; a series must belong to exactly one group. ``holidays`` is the
+    calendar the series follow (``lightgbm_holidays`` needs one).
     """
     raw = pd.read_csv(path)
     wanted = (id_col, time_col, target_col, *([group_col] if group_col else []))
@@ -190,9 +207,12 @@ def series_file(
     frame = _check_regular(frame, freq)
     _check_length(frame, horizon=horizon, windows=windows)
     if group_col is None:
-        return SeriesSet(path.name, frame, freq, seasons, horizon, windows)
+        return SeriesSet(path.name, frame, freq, seasons, horizon, windows, holidays=holidays)
     groups = _groups(raw, id_col, group_col, path)
-    return SeriesSet(path.name, frame, freq, seasons, horizon, windows, groups=groups, group_level=group_col)
+    return SeriesSet(
+        path.name, frame, freq, seasons, horizon, windows, groups=groups, group_level=group_col,
+        holidays=holidays,
+    )  # fmt: skip
 
 
 def _groups(raw: Any, id_col: str, group_col: str, path: Path) -> Any:

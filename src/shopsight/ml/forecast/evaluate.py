@@ -114,7 +114,7 @@ def evaluate(
     selection = selection_windows(backtested.frame, horizon, windows)
     plan = BacktestPlan(
         freq=data.freq, season_lengths=data.season_lengths, horizon=horizon, windows=windows + selection,
-        non_negative=bool((data.frame["y"] >= 0).all()),
+        non_negative=bool((data.frame["y"] >= 0).all()), holidays=data.holidays,
     )  # fmt: skip
     names = [n for n in names if applicable(n, plan)]
     if data.prices is None or levels is not None:  # price features exist for the SKUs of the data only

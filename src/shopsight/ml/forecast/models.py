@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.errors import ShopSightError
-from shopsight.ml.forecast.holidays import holiday_features
+from shopsight.ml.forecast.holidays import HolidayCalendar
 
 LEVEL = 80
 CONFORMAL_WINDOWS = 2
@@ -38,7 +38,7 @@ MODEL_NAMES = (
     "xgboost",
 )
 # AutoARIMA is opt-in: on hourly data with a 24-period season it takes minutes per hundred series.
-# lightgbm_holidays too: it is LightGBM plus UK bank-holiday features, a variant to compare, not a default;
+# lightgbm_holidays too: it is LightGBM plus the plan's public holidays, a variant to compare, not a default;
 # and xgboost, a second global model (both run on Spark too: engines/spark/mlforecast.py).
 # lightgbm_price needs the series' prices (online-retail SKUs): LightGBM plus the price a horizon ago
 # relative to its recent median and a discount flag, features known when the forecast is made.
@@ -71,6 +71,7 @@ class BacktestPlan:
     horizon: int
     windows: int
     non_negative: bool = True
+    holidays: HolidayCalendar | None = None  # the series' public holidays, for lightgbm_holidays
 
     @property
     def season_length(self) -> int:
@@ -223,9 +224,10 @@ def statistical_model(name: str, plan: BacktestPlan) -> Any:
     return builders[name]()
 
 
-def global_features(plan: BacktestPlan, *, holidays: bool = False) -> dict[str, Any]:
-    """What every global model sees: lags, rolling means of the last season (and of the season ending a
-    horizon ago), calendar features (and UK bank holidays), each series standardised."""
+def global_features(plan: BacktestPlan, alias: str) -> dict[str, Any]:
+    """What global model ``alias`` sees: lags, rolling means of the last season (and of the season ending
+    a horizon ago), calendar features (and for ``lightgbm_holidays`` the plan's public holidays), each
+    series standardised."""
     from mlforecast.lag_transforms import RollingMean
     from mlforecast.target_transforms import LocalStandardScaler
 
@@ -237,9 +239,17 @@ def global_features(plan: BacktestPlan, *, holidays: bool = False) -> dict[str, 
             1: [RollingMean(window_size=window)],
             plan.horizon: [RollingMean(window_size=window)],
         },
-        "date_features": [*calendar_features(plan.freq), *(holiday_features(plan.freq) if holidays else [])],
+        "date_features": [*calendar_features(plan.freq), *_holiday_features(plan, alias)],
         "target_transforms": [LocalStandardScaler()],
     }
+
+
+def _holiday_features(plan: BacktestPlan, alias: str) -> list[Any]:
+    if alias != "lightgbm_holidays":
+        return []
+    if plan.holidays is None:
+        raise ModelError("lightgbm_holidays needs the series' holiday calendar (--holidays, e.g. GB-ENG)")
+    return list(plan.holidays.features(plan.freq))
 
 
 def global_regressor(name: str) -> Any:
@@ -262,7 +272,7 @@ def _global(frame: Any, plan: BacktestPlan, alias: str) -> Any:
 
     if alias in PRICE_MODELS and "price_vs_recent" not in frame.columns:
         raise ModelError(f"{alias} needs the series' prices (online-retail SKU datasets have them)")
-    features = global_features(plan, holidays=alias == "lightgbm_holidays")
+    features = global_features(plan, alias)
     engine = MLForecast(models={alias: global_regressor(alias)}, **features)
     result = engine.cross_validation(
         df=frame, n_windows=plan.windows, h=plan.horizon, step_size=plan.horizon, level=[LEVEL],

@@ -60,6 +60,11 @@ def test_markdown_is_a_table_with_the_verdicts(tmp_path: Path) -> None:
         (["--horizon", "30", "--windows", "3"], "fewer than 240 points"),
         (["--horizon", "7", "--target-col", "price"], "no column price"),
         ([], "needs --id-col, --time-col, --target-col, --freq and --horizon"),
+        (["--horizon", "7", "--holidays", "XX"], "no holiday calendar for country 'XX'"),
+        (
+            ["--horizon", "7", "--models", "lightgbm_holidays"],
+            "needs the series' holiday calendar (--holidays",
+        ),
     ],
 )
 def test_bad_input_is_a_one_line_error(tmp_path: Path, extra: list[str], message: str) -> None:
@@ -67,6 +72,14 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, extra: list[str], message
     result = _evaluate(csv, *extra)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_holidays_give_lightgbm_its_calendar(tmp_path: Path) -> None:
+    csv = _csv(tmp_path / "sales.csv", daily_demand(skus=3, days=84))
+    args = ("--horizon", "7", "--models", "naive,lightgbm_holidays", "--format", "json")
+    result = _evaluate(csv, *args, "--holidays", "GB-ENG")
+    assert result.exit_code == 0, result.output
+    assert [row["model"] for row in orjson.loads(result.stdout)] == ["naive", "lightgbm_holidays", "auto"]
 
 
 def test_times_off_the_frequency_grid_are_rejected(tmp_path: Path) -> None:

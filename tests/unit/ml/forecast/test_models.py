@@ -18,9 +18,12 @@ from shopsight.ml.forecast.evaluate import (
     window_scales,
     with_window,
 )
+from shopsight.ml.forecast.holidays import HolidayCalendar
 from shopsight.ml.forecast.models import BacktestPlan, ModelError, backtest, check_names, lightgbm_lags
 
-PLAN = BacktestPlan(freq="D", season_lengths=(7,), horizon=7, windows=3)
+PLAN = BacktestPlan(
+    freq="D", season_lengths=(7,), horizon=7, windows=3, holidays=HolidayCalendar("GB", "ENG")
+)
 
 
 def test_seasonal_naive_repeats_the_last_week_before_each_cutoff(demand: Any) -> None:
