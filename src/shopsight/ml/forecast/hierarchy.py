@@ -8,7 +8,8 @@ sums them; MinTrace combines every level's forecasts, each weighted by the inver
 on the backtest's earlier windows (``wls_var`` fed with those out-of-sample errors instead of in-sample
 residuals, which LightGBM and ``auto`` do not have), or by structural scaling (``wls_struct``) where no
 earlier window exists.
-Interval bounds move with their point forecast: their width stays the level's own model's.
+Interval bounds move with their point forecast here; ``evaluate.recalibrated`` then calibrates the moved
+forecasts' intervals again on the reconciled errors of earlier windows.
 """
 
 from __future__ import annotations

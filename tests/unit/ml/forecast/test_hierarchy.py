@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from shopsight.cli.main import app
 from shopsight.ml.forecast.datasets import ForecastDataError, SeriesSet, series_file
-from shopsight.ml.forecast.evaluate import AUTO, evaluate, with_window
+from shopsight.ml.forecast.evaluate import AUTO, evaluate, recalibrated, with_window
 from shopsight.ml.forecast.hierarchy import TOTAL, build, reconcile
 from shopsight.ml.forecast.models import BacktestPlan, backtest
 
@@ -172,3 +172,46 @@ def test_a_series_in_two_groups_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ForecastDataError, match="series sku2 has a row without a category"):
         series_file(csv, id_col="sku", time_col="day", target_col="units", freq="D", horizon=7,
                     group_col="category")  # fmt: skip
+
+
+def _moved_run(offset: float, seed: int, series: int = 10, windows: int = 6, horizon: int = 7) -> Any:
+    """A reconciled-looking backtest: actuals around 10, every forecast moved ``offset`` away from them
+    (as MinTrace moves a small series towards its total) and a narrow shifted interval."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2024-01-01", periods=windows * horizon, freq="D")
+    position = np.arange(len(days))
+    forecast = np.full(len(days), 10.0 - offset)
+    frames = [
+        pd.DataFrame({
+            "unique_id": f"s{i}", "ds": days, "cutoff": days[(position // horizon) * horizon],
+            "y": 10.0 + rng.normal(0.0, 1.0, len(days)), "forecast": forecast, "lo": forecast - 0.5,
+            "hi": forecast + 0.5, "window": position // horizon, "step": position % horizon,
+        })
+        for i in range(series)
+    ]  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def _covered(run: Any, selection: int) -> float:
+    test = run[run["window"] >= selection]
+    return float(((test["y"] >= test["lo"]) & (test["y"] <= test["hi"])).mean())
+
+
+def test_reconciled_intervals_are_calibrated_on_reconciled_errors() -> None:
+    runs = {"moved": _moved_run(3.0, seed=2), "also_moved": _moved_run(2.8, seed=3)}
+    runs[AUTO] = runs["moved"][runs["moved"]["window"] >= 2]  # auto's windows start after selection
+    scales = runs["moved"][["unique_id", "window"]].drop_duplicates().assign(scale=1.0, squared_scale=1.0)
+    assert _covered(runs["moved"], 2) < 0.05  # the shifted interval never saw the move
+    base = {name: run.assign(forecast=10.0) for name, run in runs.items()}  # before reconciling
+    result = recalibrated(runs, base, scales, 2, floor=0.0)
+    assert 0.6 <= _covered(result["moved"], 2) <= 1.0
+    assert 0.6 <= _covered(result[AUTO], 2) <= 1.0  # from the contenders' errors: its first window too
+    tested = result["moved"][result["moved"]["window"] >= 2]
+    assert (tested["lo"] >= tested["forecast"] + 1.0).all()  # the errors all ran one way
+    untouched = result["moved"][result["moved"]["window"] < 2].reset_index(drop=True)
+    expected = runs["moved"][runs["moved"]["window"] < 2].sort_values(["unique_id", "ds"], ignore_index=True)
+    pd.testing.assert_frame_equal(untouched, expected)
+    unmoved = recalibrated(runs, runs, scales, 2, floor=0.0)  # bottom-up leaves the bottom where it was
+    pd.testing.assert_frame_equal(
+        unmoved["moved"], runs["moved"].sort_values(["unique_id", "ds"], ignore_index=True)
+    )
