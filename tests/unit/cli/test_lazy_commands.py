@@ -93,7 +93,7 @@ HEAVY_LIBRARIES = (
     "sqlalchemy", "statsforecast",
 )  # fmt: skip
 # Commands whose modules import those libraries only when a command runs, so their help is quick.
-LIGHT_COMMANDS = ("forecast", "inventory", "plan", "pricing", "recs")
+LIGHT_COMMANDS = ("forecast", "inventory", "kpi", "pipeline", "plan", "pricing", "quality", "recs")
 
 
 @pytest.mark.parametrize("command", LIGHT_COMMANDS)
