@@ -93,7 +93,9 @@ HEAVY_LIBRARIES = (
     "sqlalchemy", "statsforecast",
 )  # fmt: skip
 # Commands whose modules import those libraries only when a command runs, so their help is quick.
-LIGHT_COMMANDS = ("forecast", "inventory", "kpi", "pipeline", "plan", "pricing", "quality", "recs")
+LIGHT_COMMANDS = (
+    "catalog", "forecast", "inventory", "kpi", "pipeline", "plan", "pricing", "publish", "quality", "recs",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("command", LIGHT_COMMANDS)
