@@ -94,7 +94,7 @@ HEAVY_LIBRARIES = (
 )  # fmt: skip
 # Commands whose modules import those libraries only when a command runs, so their help is quick.
 LIGHT_COMMANDS = (
-    "catalog", "demo", "forecast", "import", "inventory", "keys", "kpi", "lake", "pipeline", "plan",
+    "audit", "catalog", "demo", "forecast", "import", "inventory", "keys", "kpi", "lake", "pipeline", "plan",
     "pricing", "publish", "quality", "recs", "schemas", "sources", "users",
 )  # fmt: skip
 
