@@ -95,7 +95,7 @@ HEAVY_LIBRARIES = (
 # Commands whose modules import those libraries only when a command runs, so their help is quick.
 LIGHT_COMMANDS = (
     "audit", "catalog", "demo", "forecast", "import", "inventory", "keys", "kpi", "lake", "pipeline", "plan",
-    "pricing", "publish", "quality", "recs", "schemas", "sources", "users",
+    "pricing", "publish", "quality", "quickstart", "recs", "schemas", "sources", "users",
 )  # fmt: skip
 
 
