@@ -6,6 +6,9 @@ import sys
 import pytest
 
 import shopsight
+import shopsight.demo as demo
+import shopsight.importer as importer
+import shopsight.security.ledger as ledger
 import shopsight.security.policy as policy
 from shopsight.config import Settings
 from shopsight.security.policy.masking import Masker
@@ -14,7 +17,7 @@ from shopsight.security.policy.masking import Masker
 def test_every_exported_name_resolves_to_its_module_object() -> None:
     assert shopsight.Settings is Settings
     assert policy.Masker is Masker
-    for package in (shopsight, policy):
+    for package in (shopsight, policy, importer, demo, ledger):
         for name in package.__all__:
             assert getattr(package, name) is not None, name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -12,8 +12,11 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from shopsight.cli.common import console, err_console, fail, platform_for
-from shopsight.security.audit_factory import open_audit
-from shopsight.security.ledger import AuditEntry, SignedTreeHead, VerifyReport
+from shopsight.security.ledger.signing import SignedTreeHead
+
+if TYPE_CHECKING:  # the ledger's SQLAlchemy tables load only when a command runs, not for --help
+    from shopsight.platform import Platform
+    from shopsight.security.ledger import AuditEntry, LedgerAudit, VerifyReport
 
 audit_app = typer.Typer(
     help="The tamper-evident audit ledger: verify it, read it, export proofs and signed tree heads.",
@@ -33,6 +36,12 @@ class HeadWithKey(BaseModel):
 
     head: SignedTreeHead
     public_key_pem: str
+
+
+def _audit(platform: Platform) -> LedgerAudit:
+    from shopsight.security.audit_factory import open_audit
+
+    return open_audit(platform)
 
 
 def _print_json(model: BaseModel | list[AuditEntry]) -> None:
@@ -87,7 +96,7 @@ def verify(
     """Recheck every entry, hash and signature. Exit 0 when intact, 1 naming the first bad entry."""
     saved = _load_head(head) if head is not None else None
     with platform_for(ctx) as platform:
-        report = open_audit(platform).ledger.verify(saved_head=saved)
+        report = _audit(platform).ledger.verify(saved_head=saved)
     if output is OutputFormat.json:
         _print_json(report)
     else:
@@ -119,7 +128,7 @@ def log(
 ) -> None:
     """Show the newest audit records, oldest of them first."""
     with platform_for(ctx) as platform:
-        entries = open_audit(platform).read(limit=limit, action=action)
+        entries = _audit(platform).read(limit=limit, action=action)
     if output is OutputFormat.json:
         _print_json(entries)
     else:
@@ -144,7 +153,7 @@ def proof(
     if (index is None) == (first is None):
         fail("give either --index (inclusion proof) or --first (consistency proof)")
     with platform_for(ctx) as platform:
-        ledger = open_audit(platform).ledger
+        ledger = _audit(platform).ledger
         answer: BaseModel = (
             ledger.inclusion_proof(index, size)
             if index is not None
@@ -160,7 +169,7 @@ def head(
 ) -> None:
     """Print the latest signed tree head and the public key; save the JSON to verify against later."""
     with platform_for(ctx) as platform:
-        ledger = open_audit(platform).ledger
+        ledger = _audit(platform).ledger
         answer = HeadWithKey(head=ledger.head(), public_key_pem=ledger.verifier.public_key_pem)
     if output is OutputFormat.json:
         _print_json(answer)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.table import Table
 
 from shopsight.cli.common import console, fail
-from shopsight.warehouse.catalog import Catalog, build_catalog, catalog_json, formula
-from shopsight.warehouse.lineage import mermaid
+
+if TYPE_CHECKING:  # ibis and the warehouse model load only when the command runs, not for --help
+    from shopsight.warehouse.catalog import Catalog
 
 
 class CatalogFormat(StrEnum):
@@ -31,6 +32,9 @@ def catalog_command(
     ] = None,
 ) -> None:
     """Tables, columns (type, classification, owner), lineage raw -> curated -> marts, KPI definitions."""
+    from shopsight.warehouse.catalog import build_catalog, catalog_json
+    from shopsight.warehouse.lineage import mermaid
+
     catalog = build_catalog()
     if table is not None:
         if table not in {t.name for t in catalog.tables}:
@@ -45,6 +49,8 @@ def catalog_command(
 
 
 def _print_tables(catalog: Catalog, only: str | None) -> None:
+    from shopsight.warehouse.catalog import formula
+
     summary = Table("table", "layer", "owner", "key", "built from", "description", title="Warehouse tables")
     for t in catalog.tables:
         summary.add_row(t.name, t.layer, t.owner, ", ".join(t.key), ", ".join(t.inputs), t.description)

@@ -6,17 +6,18 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shopsight.cli.common import console, fail, settings_from
-from shopsight.demo import DemoConfig, DemoItem, NdjsonWriter, SendReport, generate, send_to_collector
 from shopsight.demo.market import COUNTRIES
-from shopsight.demo.writers import FILE_STEMS
 from shopsight.errors import ShopSightError
+
+if TYPE_CHECKING:  # numpy, faker and httpx load only when the store is generated, not for --help
+    from shopsight.demo import DemoConfig, DemoItem, SendReport
 
 demo_app = typer.Typer(
     help="Generate a realistic demo store (events, entities, labelled fraud).", no_args_is_help=True
@@ -45,6 +46,8 @@ def generate_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Parallel requests when sending.")] = 4,
 ) -> None:
     """Generate the demo store: entity files always; events to files, or to a collector with --send."""
+    from shopsight.demo import DemoConfig
+
     if send and not write_key:
         fail("--send needs --write-key (create one with `shopsight sources add <name>`)")
     out_dir = out or settings_from(ctx).home / "demo"
@@ -79,6 +82,9 @@ def _run(
     concurrency: int,
 ) -> tuple[dict[str, int], dict[str, Any] | None, SendReport | None]:
     """Generate with a progress bar; events go to the collector when sending, to a file otherwise."""
+    from shopsight.demo import NdjsonWriter, generate, send_to_collector
+    from shopsight.demo.writers import FILE_STEMS
+
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("events", total=config.events)

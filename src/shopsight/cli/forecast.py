@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -14,10 +14,11 @@ from rich.table import Table
 
 from shopsight.cli.common import console, err_console, fail
 from shopsight.errors import ShopSightError
-from shopsight.ml.forecast.datasets import DATASET_NAMES, SeriesSet, load, series_file
-from shopsight.ml.forecast.evaluate import AUTO, METRIC_NAMES, Evaluation, evaluate
-from shopsight.ml.forecast.holidays import HolidayCalendar
-from shopsight.ml.forecast.models import DEFAULT_MODELS, MODEL_NAMES, LocalGlobal, LocalStats
+from shopsight.ml.forecast.names import AUTO, DATASET_NAMES, DEFAULT_MODELS, METRIC_NAMES, MODEL_NAMES
+
+if TYPE_CHECKING:  # pandas and the model libraries load only when a command runs, not for --help
+    from shopsight.ml.forecast.datasets import SeriesSet
+    from shopsight.ml.forecast.evaluate import Evaluation
 
 forecast_app = typer.Typer(help="Demand forecasting: backtest the models.", no_args_is_help=True)
 
@@ -101,6 +102,9 @@ def _data(
     freq: str | None, horizon: int | None, windows: int | None, group_col: str | None = None,
     holidays: str | None = None,
 ) -> SeriesSet:  # fmt: skip
+    from shopsight.ml.forecast.datasets import load, series_file
+    from shopsight.ml.forecast.holidays import HolidayCalendar
+
     if (dataset is None) == (series is None):
         fail("give exactly one of --dataset NAME or --series CSV")
     calendar = None if holidays is None else HolidayCalendar.parse(holidays)
@@ -200,6 +204,8 @@ def evaluate_command(
     'auto' chooses per series, or one model for all when there are fewer than 50 series.
     Prints MASE, sMAPE, RMSSE, WAPE, bias, pinball loss and 80% interval coverage per model.
     """
+    from shopsight.ml.forecast.evaluate import evaluate
+
     if group_col is not None and reconcile is Reconciliation.none:
         fail("--group-col adds a hierarchy level: give --reconcile bottom_up or min_trace with it")
     try:
@@ -218,6 +224,8 @@ def evaluate_command(
 def _backends(engine: StatsEngine) -> dict[str, Any]:
     """Where statsforecast (``stats``) and the global models (``ml``) run."""
     if engine is StatsEngine.local:
+        from shopsight.ml.forecast.models import LocalGlobal, LocalStats
+
         return {"stats": LocalStats(), "ml": LocalGlobal()}
     from shopsight.engines.spark.forecast import SparkStats
     from shopsight.engines.spark.mlforecast import SparkGlobal

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -13,8 +13,9 @@ from rich.table import Table
 from shopsight.cli.common import console, fail, platform_for
 from shopsight.errors import ConfigError
 from shopsight.importer.mapping import FileFormat, builtin_mapping_names, load_mapping
-from shopsight.importer.run import Importer, ImportReport
-from shopsight.lake.compaction import compact
+
+if TYPE_CHECKING:  # pyarrow and SQLAlchemy load only when files are imported, not for --help
+    from shopsight.importer.run import Importer, ImportReport
 
 
 def _list_mappings(value: bool) -> None:
@@ -65,6 +66,9 @@ def register(app: typer.Typer) -> None:
         Bad rows go to the dead-letter store with file, line and reason (see `shopsight deadletters`);
         re-importing a file adds nothing.
         """
+        from shopsight.importer.run import Importer
+        from shopsight.lake.compaction import compact
+
         try:
             chosen = load_mapping(mapping)
         except ConfigError as exc:

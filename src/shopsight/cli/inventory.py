@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -11,9 +11,10 @@ from rich.table import Table
 
 from shopsight.cli.common import console, fail
 from shopsight.errors import ShopSightError
-from shopsight.ml.inventory.datasets import HeldOut, held_out_series, weekly_demand
-from shopsight.ml.inventory.policy import Costs, LeadTime
-from shopsight.ml.inventory.simulate import SimulationResult, simulate
+from shopsight.ml.inventory.names import HeldOut
+
+if TYPE_CHECKING:  # pandas and numpy load only when the simulation runs, not for --help
+    from shopsight.ml.inventory.simulate import SimulationResult
 
 inventory_app = typer.Typer(
     help="Inventory optimization: stock policies from forecast distributions, simulated on real demand.",
@@ -76,6 +77,10 @@ def simulate_command(
 ) -> None:
     """Re-size each SKU x location every week from its forecast distribution, replay the real held-out
     demand, and report the fill rate achieved against the target and what the stock cost."""
+    from shopsight.ml.inventory.datasets import held_out_series, weekly_demand
+    from shopsight.ml.inventory.policy import Costs, LeadTime
+    from shopsight.ml.inventory.simulate import simulate
+
     try:
         series = list(held_out_series(weekly_demand(), held_out, top))
     except ShopSightError as error:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shopsight.cli.common import console, platform_for
-from shopsight.privacy.rotation import KeyStatus, RewrapReport, key_status, rewrap_keys, rotate_keys
-from shopsight.security.audit_factory import open_audit
+
+if TYPE_CHECKING:  # the key store's SQLAlchemy loads only when a command runs, not for --help
+    from shopsight.privacy.rotation import KeyStatus, RewrapReport
 
 CLI_ACTOR = "cli"
 
@@ -31,6 +32,9 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
 @keys_app.command("rotate")
 def rotate(ctx: typer.Context, batch_size: BatchSize = 500) -> None:
     """Add a KEK version and re-wrap every data key under it (data is not re-encrypted)."""
+    from shopsight.privacy.rotation import rotate_keys
+    from shopsight.security.audit_factory import open_audit
+
     with platform_for(ctx) as platform:
         guard = platform.privacy
         with _progress(sum(guard.keys.count_by_kek_version().values())) as advance:
@@ -47,6 +51,9 @@ def rotate(ctx: typer.Context, batch_size: BatchSize = 500) -> None:
 @keys_app.command("rewrap")
 def rewrap(ctx: typer.Context, batch_size: BatchSize = 500) -> None:
     """Re-wrap data keys still under an older KEK (finishes an interrupted rotation)."""
+    from shopsight.privacy.rotation import key_status, rewrap_keys
+    from shopsight.security.audit_factory import open_audit
+
     with platform_for(ctx) as platform:
         guard = platform.privacy
         with _progress(key_status(guard).pending_rewrap) as advance:
@@ -73,6 +80,8 @@ def status(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
 ) -> None:
     """Provider, active KEK version, all versions and the data keys each one wraps."""
+    from shopsight.privacy.rotation import key_status
+
     with platform_for(ctx) as platform:
         current = key_status(platform.privacy)
     if as_json:

@@ -10,8 +10,6 @@ from rich.table import Table
 
 from shopsight.cli.common import console, fail, platform_for
 from shopsight.engines import open_event_log
-from shopsight.lake.compaction import compact
-from shopsight.lake.reader import published_files, verify
 
 lake_app = typer.Typer(
     help="The raw zone: immutable partitioned Parquet with manifests.", no_args_is_help=True
@@ -21,6 +19,8 @@ lake_app = typer.Typer(
 @lake_app.command("compact")
 def compact_command(ctx: typer.Context) -> None:
     """Publish every event-log record not yet in the lake (safe while the server runs)."""
+    from shopsight.lake.compaction import compact  # pyarrow, SQLAlchemy: not for --help
+
     with platform_for(ctx) as platform:
         log = open_event_log(platform.settings, read_only=True)
         try:
@@ -44,6 +44,8 @@ def compact_command(ctx: typer.Context) -> None:
 @lake_app.command("ls")
 def list_command(ctx: typer.Context) -> None:
     """Partitions (kind / name) with their published row counts."""
+    from shopsight.lake.reader import published_files
+
     with platform_for(ctx) as platform:
         entries = published_files(platform.lake)
     rows: Counter[tuple[str, str]] = Counter()
@@ -58,6 +60,8 @@ def list_command(ctx: typer.Context) -> None:
 @lake_app.command("verify")
 def verify_command(ctx: typer.Context) -> None:
     """Re-check the checksum of every published file; exit 1 on any problem."""
+    from shopsight.lake.reader import verify
+
     with platform_for(ctx) as platform:
         problems = verify(platform.lake)
     if problems:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,13 +15,12 @@ from shopsight.cli.common import console, err_console, fail, platform_for
 from shopsight.config import Settings
 from shopsight.engines import open_warehouse_engine
 from shopsight.errors import ShopSightError
-from shopsight.ml.planning.demand import CANDIDATES, DemandSetup, candidate_names
-from shopsight.ml.planning.job import STEPS, PlanOptions, run_plan
-from shopsight.ml.planning.stock import StockSetup
-from shopsight.ml.planning.store import PlanInfo, PlanStore, plans_dir
+from shopsight.ml.planning.names import CANDIDATES
 from shopsight.ml.pricing.models import Guardrails
-from shopsight.warehouse.reader import WarehouseReader
-from shopsight.warehouse.store import WarehouseStore
+
+if TYPE_CHECKING:  # pandas, pyarrow and ibis load only when a plan runs, not for --help
+    from shopsight.ml.planning.job import PlanOptions
+    from shopsight.ml.planning.store import PlanInfo
 
 plan_app = typer.Typer(
     help="Planning: demand forecasts with intervals, stock policies, replenishment, price suggestions.",
@@ -40,6 +39,11 @@ def plan_warehouse(
     settings: Settings, options: PlanOptions | None = None, on_step: Callable[[str], None] | None = None
 ) -> PlanInfo:
     """Run the planning job on the current warehouse version of ``settings`` and store its plan."""
+    from shopsight.ml.planning.job import run_plan
+    from shopsight.ml.planning.store import PlanStore, plans_dir
+    from shopsight.warehouse.reader import WarehouseReader
+    from shopsight.warehouse.store import WarehouseStore
+
     reader = WarehouseReader(WarehouseStore(settings.warehouse_dir), lambda: open_warehouse_engine(settings))
     try:
         return run_plan(reader, PlanStore(plans_dir(settings)), options, on_step)
@@ -49,6 +53,8 @@ def plan_warehouse(
 
 def plan_with_progress(settings: Settings, options: PlanOptions | None = None) -> PlanInfo:
     """:func:`plan_warehouse` behind a progress bar (on stderr)."""
+    from shopsight.ml.planning.job import STEPS
+
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
@@ -101,6 +107,10 @@ def run_command(
     """Forecast daily demand per product x location (model chosen per series by backtest, 80%/95%
     intervals), size stock (safety stock, reorder point, order-up-to, EOQ, risk), plan replenishment
     (transfers, then purchases) and suggest prices; store the plan the API and dashboard serve."""
+    from shopsight.ml.planning.demand import DemandSetup, candidate_names
+    from shopsight.ml.planning.job import PlanOptions
+    from shopsight.ml.planning.stock import StockSetup
+
     try:  # a wrong model name is refused before the warehouse is read
         candidates = tuple(candidate_names(_models(models)))
     except ShopSightError as error:

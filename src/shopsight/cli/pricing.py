@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -13,12 +13,10 @@ from rich.table import Table
 from shopsight.cli.common import console, fail, platform_for
 from shopsight.engines import open_warehouse_engine
 from shopsight.errors import ShopSightError
-from shopsight.ml.pricing.elasticity import estimate_elasticities
 from shopsight.ml.pricing.models import Elasticity, Guardrails
-from shopsight.ml.pricing.service import PricingReport, price_warehouse
-from shopsight.ml.pricing.sources import online_retail_sales
-from shopsight.warehouse.reader import WarehouseReader
-from shopsight.warehouse.store import WarehouseStore
+
+if TYPE_CHECKING:  # pandas and ibis load only when a command runs, not for --help
+    from shopsight.ml.pricing.service import PricingReport
 
 pricing_app = typer.Typer(
     help="Dynamic pricing: elasticities, margin-maximizing prices under guardrails, markdowns, flash sales.",
@@ -48,6 +46,10 @@ def _json(items: list[BaseModel]) -> str:
 
 
 def _report(ctx: typer.Context, rules: Guardrails) -> PricingReport:
+    from shopsight.ml.pricing.service import price_warehouse
+    from shopsight.warehouse.reader import WarehouseReader
+    from shopsight.warehouse.store import WarehouseStore
+
     with platform_for(ctx) as platform:
         settings = platform.settings
         reader = WarehouseReader(
@@ -83,6 +85,9 @@ def elasticity_command(
     limit: LimitOption = 50,
 ) -> None:
     """Price elasticity per product with its 95% interval (own history, else its category's)."""
+    from shopsight.ml.pricing.elasticity import estimate_elasticities
+    from shopsight.ml.pricing.sources import online_retail_sales
+
     try:
         fits = (
             estimate_elasticities(online_retail_sales(top=top))

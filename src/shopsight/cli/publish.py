@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,8 +12,9 @@ from shopsight.cli.common import console, fail, settings_from
 from shopsight.engines import open_table_sink
 from shopsight.errors import ShopSightError
 from shopsight.security.engine_links import check_engine_url
-from shopsight.warehouse.publish import publish_tables, tables_to_publish
-from shopsight.warehouse.store import PublishedVersion, WarehouseStore
+
+if TYPE_CHECKING:  # pyarrow and ibis load only when the command runs, not for --help
+    from shopsight.warehouse.store import PublishedVersion
 
 
 def publish_command(
@@ -28,6 +29,9 @@ def publish_command(
     ] = None,
 ) -> None:
     """Replace each table in the target with the current warehouse version's copy, one table at a time."""
+    from shopsight.warehouse.publish import tables_to_publish
+    from shopsight.warehouse.store import WarehouseStore
+
     names = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
     settings = settings_from(ctx)
     try:
@@ -44,6 +48,8 @@ def publish_command(
 
 
 def _publish(version: PublishedVersion, names: list[str], url: str, schema: str) -> dict[str, int]:
+    from shopsight.warehouse.publish import publish_tables
+
     sink = open_table_sink(url, schema=schema)
     try:
         with Progress(

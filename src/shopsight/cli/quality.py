@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.table import Table
 
 from shopsight.cli.common import console, fail, platform_for
-from shopsight.warehouse.quality import QualityReport
-from shopsight.warehouse.quality_history import CheckResult, recent_runs, run_results
+
+if TYPE_CHECKING:  # ibis and SQLAlchemy load only when the command runs, not for --help
+    from shopsight.warehouse.quality import QualityReport
+    from shopsight.warehouse.quality_history import CheckResult
 
 STATUS_STYLE = {"passed": "green", "skipped": "dim", ("failed", "warn"): "yellow", ("failed", "block"): "red"}
 
@@ -77,6 +79,9 @@ def quality_command(
     ] = 0,
 ) -> None:
     """Check results of a warehouse run; exit 1 when that run failed a blocking check."""
+    from shopsight.warehouse.quality import QualityReport
+    from shopsight.warehouse.quality_history import recent_runs, run_results
+
     with platform_for(ctx) as platform:
         run_ids = [run] if run and not history else recent_runs(platform.metadata, history or 1)
         reports = [QualityReport(run_id, run_results(platform.metadata, run_id)) for run_id in run_ids]

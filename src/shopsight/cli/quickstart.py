@@ -8,28 +8,25 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
-import uvicorn
 from rich.panel import Panel
 from rich.progress import Progress
 
 from shopsight.cli.common import console, fail, settings_from
 from shopsight.cli.plan import plan_with_progress
-from shopsight.demo.generator import DemoConfig, generate
-from shopsight.demo.writers import NdjsonWriter, send_to_collector
 from shopsight.engines import open_warehouse_engine
 from shopsight.errors import ShopSightError
-from shopsight.importer import Importer, load_mapping
-from shopsight.lake.compaction import compact
-from shopsight.metadata.sources import create_source
-from shopsight.platform import Platform
 from shopsight.security.identity.models import UserCreate
-from shopsight.security.identity.service import IdentityService
 from shopsight.security.policy import Role
-from shopsight.warehouse.pipeline import run_pipeline
+
+# The demo generator, importer, lake, warehouse, API and server are imported where they are used:
+# together they cost seconds that ``quickstart --help`` should not pay.
+if TYPE_CHECKING:
+    import uvicorn
+
+    from shopsight.platform import Platform
 
 DEMO_SOURCE = "demo-web"
 
@@ -39,6 +36,8 @@ def _demo_write_key(platform: Platform) -> str:
     path = platform.settings.home / "demo" / "write_key"
     if path.exists():
         return path.read_text().strip()
+    from shopsight.metadata.sources import create_source
+
     path.parent.mkdir(parents=True, exist_ok=True)
     write_key = create_source(platform.metadata, DEMO_SOURCE)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -49,6 +48,8 @@ def _demo_write_key(platform: Platform) -> str:
 
 def _import_entities(platform: Platform, demo_dir: Path) -> str:
     """The demo's entity files (customers, orders...) go in through the importer, as a store's would."""
+    from shopsight.importer import Importer, load_mapping
+
     importer = Importer(platform, load_mapping("shopsight"))
     records: Counter[str] = Counter()
     for path in sorted(demo_dir.glob("*.ndjson")):
@@ -59,6 +60,8 @@ def _import_entities(platform: Platform, demo_dir: Path) -> str:
 
 def _build_warehouse(platform: Platform) -> str:
     """Build the warehouse on the embedded engine so KPIs answer straight away."""
+    from shopsight.warehouse.pipeline import run_pipeline
+
     engine = open_warehouse_engine(platform.settings, "duckdb")
     try:
         run = run_pipeline(platform.settings, platform.lake, engine, metadata=platform.metadata)
@@ -88,6 +91,8 @@ def _demo_login(platform: Platform) -> tuple[str, str]:
     saved = platform.settings.home / "demo-login"
     if saved.exists():
         return DEMO_LOGIN, saved.read_text().strip()
+    from shopsight.security.identity.service import IdentityService
+
     password = secrets.token_urlsafe(12)
     identity = IdentityService.for_platform(platform)
     identity.create_user(
@@ -100,6 +105,8 @@ def _demo_login(platform: Platform) -> tuple[str, str]:
 
 
 def _start_server(server: uvicorn.Server, base_url: str) -> threading.Thread:
+    import httpx
+
     thread = threading.Thread(target=server.run, name="shopsight-server", daemon=True)
     thread.start()
     for _ in range(200):
@@ -125,7 +132,12 @@ def register(app: typer.Typer) -> None:
         serve: Annotated[bool, typer.Option(help="Keep serving after loading the demo.")] = True,
     ) -> None:
         """Generate the demo store, send it through the collector, compact the lake, keep serving."""
-        from shopsight.api.app import create_app  # here: the API's imports cost seconds of CLI start-up
+        import uvicorn
+
+        from shopsight.api.app import create_app
+        from shopsight.demo import DemoConfig, NdjsonWriter, generate, send_to_collector
+        from shopsight.lake.compaction import compact
+        from shopsight.platform import Platform
 
         platform = Platform(settings_from(ctx))
         base_url = f"http://{host}:{port}"

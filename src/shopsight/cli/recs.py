@@ -5,31 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
-import pyarrow as pa
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shopsight.cli.common import console, err_console, fail, platform_for
 from shopsight.errors import ShopSightError
-from shopsight.ml.recommend.datasets import DATASET_NAMES, EvaluationData, interaction_file, load
-from shopsight.ml.recommend.evaluate import DEFAULT_SEED, Evaluation, evaluate
-from shopsight.ml.recommend.registry import ModelRegistry
-from shopsight.ml.recommend.serving import RECOMMENDER, models_dir
-from shopsight.ml.recommend.training import (
-    MODEL_NAMES,
-    WAREHOUSE_TABLES,
-    ALSEngine,
-    check_engine,
-    from_warehouse,
-    model_factory,
-    train,
-)
-from shopsight.platform import Platform
-from shopsight.warehouse.store import WarehouseStore
+from shopsight.ml.recommend.names import DATASET_NAMES, DEFAULT_SEED, MODEL_NAMES, RECOMMENDER, ALSEngine
+
+if TYPE_CHECKING:  # numpy, pyarrow, SQLAlchemy and the models load only when a command runs, not for --help
+    import pyarrow as pa
+
+    from shopsight.ml.recommend.datasets import EvaluationData
+    from shopsight.ml.recommend.evaluate import Evaluation
+    from shopsight.ml.recommend.registry import ModelRegistry
+    from shopsight.platform import Platform
 
 recs_app = typer.Typer(
     help="Recommendations: evaluate offline, train, and manage the served model versions.",
@@ -89,6 +82,8 @@ def _data(
     columns: tuple[str | None, str | None, str | None, str | None],
     test_from: datetime | None,
 ) -> EvaluationData:
+    from shopsight.ml.recommend.datasets import interaction_file, load
+
     user_col, item_col, time_col, session_col = columns
     if (dataset is None) == (interactions is None):
         fail("give exactly one of --dataset NAME or --interactions CSV")
@@ -145,6 +140,9 @@ def evaluate_command(
     engine: Annotated[ALSEngine, typer.Option("--engine", help=ENGINE_HELP)] = ALSEngine.implicit,
 ) -> None:
     """Fit every model on the training period and score it on the test period (no leakage)."""
+    from shopsight.ml.recommend.evaluate import evaluate
+    from shopsight.ml.recommend.training import check_engine, model_factory
+
     try:
         check_engine(models or [], engine)
         data = _data(dataset, interactions, (user_col, item_col, time_col, session_col), test_from)
@@ -165,12 +163,18 @@ def evaluate_command(
 
 
 def _registry(platform: Platform) -> ModelRegistry:
+    from shopsight.ml.recommend.registry import ModelRegistry
+    from shopsight.ml.recommend.serving import models_dir
+
     return ModelRegistry(platform.metadata, models_dir(platform.settings))
 
 
 def _warehouse_tables(platform: Platform) -> dict[str, pa.Table]:
     """The training tables of the published warehouse of this home, as Arrow."""
     import pyarrow.dataset as ds
+
+    from shopsight.ml.recommend.training import WAREHOUSE_TABLES
+    from shopsight.warehouse.store import WarehouseStore
 
     published = WarehouseStore(platform.settings.warehouse_dir).current()
     return {
@@ -194,6 +198,8 @@ def train_command(
     engine: Annotated[ALSEngine, typer.Option("--engine", help=ENGINE_HELP)] = ALSEngine.implicit,
 ) -> None:
     """Train on this home's warehouse, measure on a hold-out, precompute candidates, register a version."""
+    from shopsight.ml.recommend.training import check_engine, from_warehouse, train
+
     if model.replace("_", "-") not in MODEL_NAMES:
         fail(f"unknown model {model!r}; choose among {', '.join(MODEL_NAMES)}")
     try:

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from shopsight.cli.common import console, platform_for
-from shopsight.metadata.sources import create_source, list_sources
 
 sources_app = typer.Typer(
     help="Manage event sources (each has a Segment-style write key).", no_args_is_help=True
@@ -18,6 +17,8 @@ sources_app = typer.Typer(
 @sources_app.command("add")
 def add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Name of the new source.")]) -> None:
     """Create a source and print its write key (shown only this once)."""
+    from shopsight.metadata.sources import create_source  # SQLAlchemy: not for --help
+
     with platform_for(ctx) as platform:
         write_key = create_source(platform.metadata, name)
     console.print(write_key, soft_wrap=True, highlight=False)
@@ -26,6 +27,8 @@ def add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Name of th
 @sources_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """List sources with the visible prefix of their write keys."""
+    from shopsight.metadata.sources import list_sources
+
     with platform_for(ctx) as platform:
         rows = list_sources(platform.metadata)
     table = Table("name", "write key prefix", "created at")

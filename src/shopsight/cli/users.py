@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -16,7 +16,10 @@ from rich.table import Column, Table
 from shopsight.cli.common import console, fail, platform_for
 from shopsight.security.identity.models import MfaEnrollment, UserCreate, UserPublic
 from shopsight.security.identity.roles import Role
-from shopsight.security.identity.service import IdentityService
+
+if TYPE_CHECKING:  # SQLAlchemy and the key store load only when a command runs, not for --help
+    from shopsight.platform import Platform
+    from shopsight.security.identity.service import IdentityService
 
 CLI_ACTOR = "cli"
 
@@ -28,6 +31,12 @@ class UsersFormat(StrEnum):
 
     table = "table"
     json = "json"
+
+
+def _identity(platform: Platform) -> IdentityService:
+    from shopsight.security.identity.service import IdentityService
+
+    return IdentityService.for_platform(platform)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -82,7 +91,7 @@ def create(
     new = _new_user(email, role, store or [], region or [], pii_clearance)
     password = _read_password(password_stdin)
     with platform_for(ctx) as platform:
-        service = IdentityService.for_platform(platform)
+        service = _identity(platform)
         user = service.create_user(new, password=password, actor=CLI_ACTOR)
         enrollment = service.enroll_mfa(user.email, password=password) if user.mfa_required else None
     console.print(f"created {user.email} ({user.role.value}), id {user.id}", highlight=False)
@@ -120,7 +129,7 @@ def list_(
 ) -> None:
     """List users with role, scope, PII clearance and MFA state (never a secret)."""
     with platform_for(ctx) as platform:
-        users = IdentityService.for_platform(platform).list_users()
+        users = _identity(platform).list_users()
     if output is UsersFormat.json:
         rows = [user.model_dump(mode="json") | {"mfa_required": user.mfa_required} for user in users]
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
@@ -132,7 +141,7 @@ def list_(
 def disable(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
     """Stop a user from signing in."""
     with platform_for(ctx) as platform:
-        user = IdentityService.for_platform(platform).disable_user(email, actor=CLI_ACTOR)
+        user = _identity(platform).disable_user(email, actor=CLI_ACTOR)
     console.print(f"disabled {user.email}", highlight=False)
 
 
@@ -140,7 +149,7 @@ def disable(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The u
 def reset_mfa(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The user's e-mail.")]) -> None:
     """Remove a user's TOTP secret and recovery codes; they enroll again at their next sign-in."""
     with platform_for(ctx) as platform:
-        user = IdentityService.for_platform(platform).reset_mfa(email, actor=CLI_ACTOR)
+        user = _identity(platform).reset_mfa(email, actor=CLI_ACTOR)
     console.print(f"MFA reset for {user.email}; they enroll again at next sign-in", highlight=False)
 
 
@@ -155,7 +164,7 @@ def reset_password(
     """Give a user a new password (the policy applies); every session of theirs ends."""
     password = _read_password(password_stdin)
     with platform_for(ctx) as platform:  # a policy breach or unknown user exits 2 with the reason
-        service = IdentityService.for_platform(platform)
+        service = _identity(platform)
         user = service.reset_password(email, new_password=password, actor=CLI_ACTOR)
     console.print(f"password reset for {user.email}; their sessions were ended", highlight=False)
 

@@ -17,13 +17,7 @@ from rich.table import Table
 from shopsight.cli.common import console, platform_for
 from shopsight.cli.quality import checks_table
 from shopsight.engines import open_warehouse_engine
-from shopsight.warehouse.model import TABLES
-from shopsight.warehouse.pipeline import RunOptions, run_pipeline
-from shopsight.warehouse.quality import BlockingQualityFailure, QualityReport
-from shopsight.warehouse.quality_history import run_results
-from shopsight.warehouse.reader import kpis
-from shopsight.warehouse.store import WarehouseStore
-from shopsight.warehouse.transforms.kpis import METRICS, PeriodGrain
+from shopsight.warehouse.transforms.grains import PeriodGrain
 
 pipeline_app = typer.Typer(help="Build the curated warehouse from the raw zone.", no_args_is_help=True)
 kpi_app = typer.Typer(help="KPIs from the published warehouse.", no_args_is_help=True)
@@ -65,6 +59,12 @@ def run_command(
     ] = None,
 ) -> None:
     """Build the curated tables and KPI marts from new raw partitions, check them, publish them at once."""
+    # ibis, pyarrow and SQLAlchemy: imported when the pipeline runs, not for --help
+    from shopsight.warehouse.model import TABLES
+    from shopsight.warehouse.pipeline import RunOptions, run_pipeline
+    from shopsight.warehouse.quality import BlockingQualityFailure, QualityReport
+    from shopsight.warehouse.quality_history import run_results
+
     options = RunOptions(full_refresh, _parse_day(start, "--from"), _parse_day(end, "--to"))
     with platform_for(ctx) as platform:
         started = time.perf_counter()
@@ -129,6 +129,9 @@ def show_command(
     ] = OutputFormat.table,
 ) -> None:
     """KPIs per day, week (from Monday) or month; JSON is a list of {period, <metric>...} objects."""
+    from shopsight.warehouse.reader import kpis
+    from shopsight.warehouse.store import WarehouseStore
+
     names = [name.strip() for name in metric.split(",") if name.strip()]
     first, last = _parse_day(start, "--from"), _parse_day(end, "--to")
     with platform_for(ctx) as platform:
@@ -167,6 +170,8 @@ def _cell(value: Any) -> str:
 @kpi_app.command("list")
 def list_command() -> None:
     """Every metric with its definition."""
+    from shopsight.warehouse.transforms.kpis import METRICS
+
     table = Table("metric", "unit", "definition")
     for m in METRICS:
         table.add_row(m.name, m.unit, m.description)

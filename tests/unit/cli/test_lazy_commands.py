@@ -8,8 +8,10 @@ import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+import pytest
 import typer
 import typer.main
 
@@ -47,6 +49,22 @@ def test_listed_help_is_the_first_paragraph_of_each_commands_help() -> None:
         assert inspect.cleandoc(own_help).split("\n\n")[0].strip() == entry.help, name
 
 
+def _run_fresh(script: str, *args: str) -> dict[str, Any]:
+    """Run ``script`` in a new interpreter on this checkout's sources; it prints one JSON object."""
+    source_root = str(Path(shopsight.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([source_root, os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(run.stdout)
+    return report
+
+
 def test_importing_the_cli_and_its_help_load_no_command_module_nor_heavy_library() -> None:
     script = """
 import json, sys
@@ -60,15 +78,43 @@ loaded = sorted(
 )
 print(json.dumps({"heavy": heavy, "loaded": loaded, "code": result.exit_code, "output": result.output}))
 """
-    source_root = str(Path(shopsight.__file__).parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([source_root, os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=True
-    )
-    report = json.loads(run.stdout)
+    report = _run_fresh(script)
     assert report["heavy"] == []
     assert report["loaded"] == []
     assert report["code"] == 0
     for name, entry in COMMANDS.items():
         assert name in report["output"]
         assert entry.help[:40] in report["output"]
+
+
+# Libraries that cost a second or more to import (measured with ``python -X importtime``).
+HEAVY_LIBRARIES = (
+    "duckdb", "ibis", "lightgbm", "mlforecast", "numpy", "pandas", "pyarrow", "scipy", "sklearn",
+    "sqlalchemy", "statsforecast",
+)  # fmt: skip
+# Commands whose modules import those libraries only when a command runs, so their help is quick.
+LIGHT_COMMANDS = (
+    "audit", "catalog", "demo", "forecast", "import", "inventory", "keys", "kpi", "lake", "pipeline", "plan",
+    "pricing", "publish", "quality", "quickstart", "recs", "schemas", "sources", "users",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("command", LIGHT_COMMANDS)
+def test_a_light_commands_help_loads_no_heavy_library(command: str) -> None:
+    script = """
+import json, sys
+import click, typer.main
+from typer.testing import CliRunner
+from shopsight.cli.main import app
+runner, root = CliRunner(), typer.main.get_command(app)
+def paths(group, path):
+    yield path
+    for name in group.list_commands(click.Context(group)) if isinstance(group, click.Group) else ():
+        yield from paths(group.get_command(click.Context(group), name), [*path, name])
+command, heavy = root.get_command(click.Context(root), sys.argv[1]), sys.argv[2:]
+codes = {" ".join(p): runner.invoke(app, [*p, "--help"]).exit_code for p in paths(command, [sys.argv[1]])}
+print(json.dumps({"codes": codes, "heavy": sorted(m for m in heavy if m in sys.modules)}))
+"""
+    report = _run_fresh(script, command, *HEAVY_LIBRARIES)
+    assert report["heavy"] == []
+    assert set(report["codes"].values()) == {0}, report["codes"]

@@ -16,6 +16,7 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.errors import ShopSightError
 from shopsight.ml.forecast.holidays import HolidayCalendar
+from shopsight.ml.forecast.names import DATASET_NAMES as DATASET_NAMES
 from shopsight.ml.recommend.datasets import ONLINE_RETAIL_FILE, datasets_dir
 
 M4_HOURLY_FILES = ("m4-hourly/Hourly-train.csv.gz", "m4-hourly/Hourly-test.csv.gz")
@@ -290,12 +291,3 @@ def load(name: str, root: Path | None = None) -> SeriesSet:
 
 def _retail_loader(folder: Path, level: str, freq: str) -> Callable[[], SeriesSet]:
     return lambda: online_retail(folder, level=level, freq=freq)
-
-
-DATASET_NAMES = (
-    "m4-hourly",
-    "online-retail-sku-daily",
-    "online-retail-sku-weekly",
-    "online-retail-country-daily",
-    "online-retail-country-weekly",
-)

@@ -40,13 +40,13 @@ from shopsight.ml.forecast.models import (
     check_names,
     price_features,
 )
+from shopsight.ml.forecast.names import AUTO as AUTO
+from shopsight.ml.forecast.names import METRIC_NAMES as METRIC_NAMES
 
-AUTO = "auto"
 COMBINE = 5  # auto averages each series' best five models: steadier than a single pick
 TOLERANCE = 0.5  # ... of those within 50% of the best one's error
 SMALL_SET = 50  # fewer series than this: one model for all, chosen on pooled errors
 SMALL_SET_SELECTION = 4  # selection windows for a small set, when its shortest series has room for them
-METRIC_NAMES = ("mase", "smape", "rmsse", "wape", "bias", "pinball", "coverage80")
 
 
 class Progress(Protocol):

@@ -17,33 +17,13 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.errors import ShopSightError
 from shopsight.ml.forecast.holidays import HolidayCalendar
+from shopsight.ml.forecast.names import DEFAULT_MODELS as DEFAULT_MODELS
+from shopsight.ml.forecast.names import MODEL_NAMES as MODEL_NAMES
+from shopsight.ml.forecast.names import OPT_IN_MODELS as OPT_IN_MODELS
 
 LEVEL = 80
 CONFORMAL_WINDOWS = 2
 SEED = 0
-MODEL_NAMES = (
-    "naive",
-    "seasonal_naive",
-    "window_average",
-    "auto_ets",
-    "auto_arima",
-    "mstl",
-    "croston",
-    "adida",
-    "imapa",
-    "tsb",
-    "lightgbm",
-    "lightgbm_holidays",
-    "lightgbm_price",
-    "xgboost",
-)
-# AutoARIMA is opt-in: on hourly data with a 24-period season it takes minutes per hundred series.
-# lightgbm_holidays too: it is LightGBM plus the plan's public holidays, a variant to compare, not a default;
-# and xgboost, a second global model (both run on Spark too: engines/spark/mlforecast.py).
-# lightgbm_price needs the series' prices (online-retail SKUs): LightGBM plus the price a horizon ago
-# relative to its recent median and a discount flag, features known when the forecast is made.
-OPT_IN_MODELS = ("auto_arima", "lightgbm_holidays", "lightgbm_price", "xgboost")
-DEFAULT_MODELS = tuple(name for name in MODEL_NAMES if name not in OPT_IN_MODELS)
 LIGHTGBM_MODELS = ("lightgbm", "lightgbm_holidays", "lightgbm_price")
 PRICE_MODELS = ("lightgbm_price",)
 DISCOUNT = 0.95  # a price under 95% of its recent median counts as a discount

@@ -8,23 +8,16 @@ training to 2011-09-30, as the recommendation evaluation splits) and a steadier 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from shopsight.ml.forecast.datasets import retail_sales
+from shopsight.ml.inventory.names import HeldOut as HeldOut
 from shopsight.ml.recommend.datasets import datasets_dir
 
 FIRST_WEEK_END, LAST_WEEK_END = pd.Timestamp("2010-12-12"), pd.Timestamp("2011-12-04")
-
-
-class HeldOut(StrEnum):
-    """Which weeks the simulation replays."""
-
-    q4 = "q4"
-    summer = "summer"
 
 
 SPLITS = {

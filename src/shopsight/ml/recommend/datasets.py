@@ -29,6 +29,7 @@ from shopsight.ml.recommend.interactions import (
     from_table,
     unix_seconds,
 )
+from shopsight.ml.recommend.names import DATASET_NAMES as DATASET_NAMES
 from shopsight.ml.recommend.queries import Task
 from shopsight.ml.recommend.split import TemporalSplit, split_at, split_by_share
 
@@ -248,6 +249,3 @@ def load(name: str, root: Path | None = None) -> EvaluationData:
     if name not in loaders:
         raise InteractionsError(f"unknown dataset {name!r}; choose among {', '.join(DATASET_NAMES)}")
     return loaders[name]()
-
-
-DATASET_NAMES = ("online-retail", "yoochoose-100k", "demo")

@@ -41,11 +41,11 @@ from shopsight.ml.recommend.models.popularity import (
     SegmentPopularityRecommender,
     TrendingRecommender,
 )
+from shopsight.ml.recommend.names import DEFAULT_SEED as DEFAULT_SEED
 from shopsight.ml.recommend.queries import Query, QuerySet, Task, build_queries, sample
 from shopsight.ml.recommend.split import assert_no_leakage
 
 CUTOFFS = (10, 20)
-DEFAULT_SEED = 42
 
 
 class Progress(Protocol):

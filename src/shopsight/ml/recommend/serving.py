@@ -23,10 +23,10 @@ from numpy.typing import NDArray
 from shopsight.config import Settings
 from shopsight.ml.recommend.base import position_weights
 from shopsight.ml.recommend.interactions import Floats, Ids
+from shopsight.ml.recommend.names import RECOMMENDER as RECOMMENDER
 from shopsight.ml.recommend.registry import ModelRegistry, ModelVersion
 from shopsight.ml.recommend.rules import BusinessRules
 
-RECOMMENDER = "recommender"  # the registry name of the served recommendation model
 # The rules may drop and re-order: they see this many times k candidates.
 RULES_ROOM = 4
 # At most this many items of one category in an answer (category diversity).

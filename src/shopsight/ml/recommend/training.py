@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -47,6 +46,8 @@ from shopsight.ml.recommend.models.neighbors import (
 )
 from shopsight.ml.recommend.models.popularity import PopularityRecommender, TrendingRecommender
 from shopsight.ml.recommend.models.spark_als import SparkALSRecommender
+from shopsight.ml.recommend.names import MODEL_NAMES as MODEL_NAMES
+from shopsight.ml.recommend.names import ALSEngine as ALSEngine
 from shopsight.ml.recommend.queries import build_queries
 from shopsight.ml.recommend.registry import ModelRegistry, ModelVersion
 from shopsight.ml.recommend.rules import margin_boosts, new_arrival_boosts
@@ -61,13 +62,6 @@ Factory = Callable[[], Recommender]
 
 class TrainingError(ShopSightError):
     """A model name that does not exist, or data too small to train on."""
-
-
-class ALSEngine(StrEnum):
-    """Where ALS learns its factors: ``implicit`` in this process, or ``spark`` (pyspark.ml, local mode)."""
-
-    implicit = "implicit"
-    spark = "spark"
 
 
 def check_engine(names: list[str], engine: ALSEngine) -> None:
@@ -100,12 +94,6 @@ def model_factory(
     if key not in factories:
         raise TrainingError(f"unknown model {name!r}; choose among {', '.join(MODEL_NAMES)}")
     return factories[key]
-
-
-MODEL_NAMES = (
-    "hybrid", "als", "bpr", "item-knn", "session-knn", "fbt", "content", "popularity", "trending",
-    "content-embeddings",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -8,26 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
 
+from shopsight.warehouse.transforms.grains import Grain as Grain
+from shopsight.warehouse.transforms.grains import PeriodGrain as PeriodGrain
+
 if TYPE_CHECKING:
     from shopsight.warehouse.slicing import KpiSlice
-
-# "total" is the whole requested range as one period (the API's period-over-period summaries).
-Grain = Literal["day", "week", "month", "total"]
-
-
-class PeriodGrain(StrEnum):
-    """The period lengths people ask KPIs by (CLI and API)."""
-
-    day = "day"
-    week = "week"
-    month = "month"
-
 
 _BEFORE = date(1900, 1, 1)  # the "period" of days before a total's range: never equal to its start
 _TRUNCATE = {"week": "W", "month": "M"}
