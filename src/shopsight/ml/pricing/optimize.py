@@ -87,9 +87,18 @@ def recommend_price(state: ProductState, fit: Elasticity, rules: Guardrails) -> 
     action = PriceAction.hold if abs(change) < HOLD_BELOW else (
         PriceAction.raise_price if change > 0 else PriceAction.lower_price
     )  # fmt: skip
-    if action is PriceAction.hold:
-        price = state.current_price
+    price = state.current_price if action is PriceAction.hold else in_cents(price, low, high)
     return _recommendation(state, fit, price, binding, drivers, action)
+
+
+def in_cents(price: float, low: float, high: float) -> float:
+    """``price`` rounded to the cent, but never past a guardrail: a bound that falls between two cents
+    takes the cent on its allowed side (5.00 with a 4.5% maximum cut may go to 4.78, not 4.77)."""
+    cents = round(price, 2)
+    lowest, highest = math.ceil(round(low * 100, 6)) / 100, math.floor(round(high * 100, 6)) / 100
+    if lowest > highest:  # no whole cent inside the bounds: the nearest one
+        return cents
+    return min(max(cents, lowest), highest)
 
 
 def _markdown(state: ProductState, fit: Elasticity, rules: Guardrails) -> PriceRecommendation | None:
@@ -113,9 +122,8 @@ def _markdown(state: ProductState, fit: Elasticity, rules: Guardrails) -> PriceR
     ]
     if binding:
         drivers.append("limited by " + ", ".join(binding) + ": stock will not fully clear")
-    return _recommendation(
-        state, fit, min(price, state.current_price), binding, drivers, PriceAction.markdown
-    )
+    price = in_cents(min(price, state.current_price), max(floors.values()), state.current_price)
+    return _recommendation(state, fit, price, binding, drivers, PriceAction.markdown)
 
 
 def _elasticity_driver(fit: Elasticity) -> str:

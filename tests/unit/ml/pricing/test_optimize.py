@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from shopsight.ml.pricing.models import Elasticity, ElasticitySource, Guardrails, PriceAction, ProductState
 from shopsight.ml.pricing.optimize import (
     feasible_interval,
     flash_sale_candidates,
+    in_cents,
     margin_at,
     recommend_price,
     units_at,
@@ -45,6 +46,8 @@ def test_the_unconstrained_optimum_is_the_analytic_one() -> None:
     competitor=st.one_of(st.none(), st.floats(5.0, 200.0)),
     max_change=st.floats(0.02, 0.5),
 )
+# Found by CI: 5.00 cut by at most 4.5% is 4.775, which rounded to the cent (4.77) broke the guardrail.
+@example(elasticity=-3.0, price=5.0, cost_share=0.5, competitor=None, max_change=0.045)
 def test_no_recommendation_breaks_a_guardrail_and_none_leaves_margin_on_the_table(
     elasticity: float, price: float, cost_share: float, competitor: float | None, max_change: float
 ) -> None:
@@ -103,3 +106,11 @@ def test_demand_spikes_are_flash_sale_candidates_and_noise_is_not() -> None:
     found = flash_sale_candidates(sales)
     assert [c.product_id for c in found] == ["spike"]
     assert found[0].spike_ratio > 2.5 and found[0].period == "2024-03-18" and found[0].drivers
+
+
+def test_cents_stay_inside_the_guardrails() -> None:
+    assert in_cents(4.775, 4.775, 5.225) == 4.78  # plain rounding gives 4.77, below the lowest allowed
+    assert in_cents(5.2251, 4.775, 5.225) == 5.22
+    assert in_cents(4.994, 4.5, 5.5) == 4.99
+    assert in_cents(4.70, 4.7, 4.7) == 4.70  # a bound on a whole cent is allowed
+    assert in_cents(4.7751, 4.7751, 4.7759) == 4.78  # no whole cent inside: the nearest one
