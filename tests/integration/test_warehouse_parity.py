@@ -90,6 +90,9 @@ def test_demo_store_builds_the_same_on_duckdb_and_spark(
         platform.close()
 
 
+# Builds the 541,909-line file's warehouse on both engines and compares every value: 275-300 s on this
+# 2-core machine, against the suite's 300 s default.
+@pytest.mark.timeout(900)
 def test_online_retail_builds_the_same_on_duckdb_and_spark(
     tmp_path: Path, spark_engine: WarehouseEngine
 ) -> None:
