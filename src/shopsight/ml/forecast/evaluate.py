@@ -205,16 +205,16 @@ def recalibrated(
         parts = [run[run["window"] < selection]]
         for window in sorted(run.loc[run["window"] >= selection, "window"].unique()):
             current = run[run["window"] == window]
-            if name == AUTO:
-                contenders = _contenders(errors[errors["window"] < window])
-                past = stacked[(stacked["window"] < window) & stacked["model"].isin(contenders)]
-            else:
-                past = run[run["window"] < window]
-            if len(past):
+            keep = ~moved[current.index].to_numpy()
+            past = (
+                _contenders_past(stacked, errors[errors["window"] < window], window)
+                if name == AUTO
+                else run[run["window"] < window]
+            )
+            if len(past) and not keep.all():
                 low, high = conformal_bounds(
                     current.merge(scales, on=on, how="left"), past.merge(scales, on=on, how="left"), floor
                 )
-                keep = ~moved[current.index].to_numpy()
                 current = current.assign(
                     lo=np.where(keep, current["lo"], low), hi=np.where(keep, current["hi"], high)
                 )
@@ -328,7 +328,7 @@ def choose(
             else _per_series_picks(earlier, order, combine)
         )
         firsts.append(picks.drop_duplicates("unique_id")["model"])
-        parts.append(_combined(stacked, picks, scales, window, _contenders(earlier)))
+        parts.append(_combined(stacked, picks, scales, window, _contenders_past(stacked, earlier, window)))
     counts = pd.concat(firsts).value_counts()
     auto = pd.concat(parts, ignore_index=True).sort_values(["unique_id", "window", "ds"], ignore_index=True)
     return auto, {str(k): int(v) for k, v in counts.items()}
@@ -374,9 +374,18 @@ def _pooled_mase(earlier: Any) -> Any:
     return (shared if len(shared) else finite).groupby("model")["mase"].mean()
 
 
-def _combined(stacked: Any, picks: Any, scales: Any, window: int, contenders: list[str]) -> Any:
-    """The picked models' mean forecast for ``window`` and its interval, calibrated on the errors of the
-    ``contenders``."""
+def _contenders_past(stacked: Any, earlier: Any, window: int) -> Any:
+    """The forecasts before ``window`` of every candidate in contention (``_contenders`` of the ``earlier``
+    errors): what ``auto``'s interval is calibrated on. Every contender's, not only the chosen ones': more
+    samples and no optimism from having picked the models on those same windows; but not those of a model
+    far worse than the best (naive on hourly data), whose errors would widen the interval of a good
+    forecast."""
+    return stacked[(stacked["window"] < window) & stacked["model"].isin(_contenders(earlier))]
+
+
+def _combined(stacked: Any, picks: Any, scales: Any, window: int, past: Any) -> Any:
+    """The picked models' mean forecast for ``window`` and its interval, calibrated on the errors of
+    ``past`` (the contenders' earlier forecasts)."""
     mean = (
         stacked[stacked["window"] <= window].merge(picks, on=["unique_id", "model"])
         .groupby(["unique_id", "window", "step"], as_index=False)
@@ -384,10 +393,6 @@ def _combined(stacked: Any, picks: Any, scales: Any, window: int, contenders: li
         .merge(scales, on=["unique_id", "window"], how="left")
     )  # fmt: skip
     mean["scale"] = mean["scale"].fillna(0.0)  # constant history: no spread to learn from
-    # Every contender's errors on the earlier windows, not only the chosen ones': more samples and no
-    # optimism from having picked the models on those same windows; but not those of a model far worse
-    # than the best (naive on hourly data), whose errors would widen the interval of a good forecast.
-    past = stacked[(stacked["window"] < window) & stacked["model"].isin(contenders)]
     current = mean[mean["window"] == window]
     floor = 0.0 if (stacked["y"] >= 0).all() else -np.inf
     low, high = conformal_bounds(current, past.merge(scales, on=["unique_id", "window"], how="left"), floor)
