@@ -33,7 +33,7 @@ def _key(table: pa.Table, columns: tuple[str, ...]) -> set[tuple[object, ...]]:
 
 
 def _close(a: float, b: float, relative: float) -> bool:
-    return math.isclose(a, b, rel_tol=relative, abs_tol=relative)
+    return math.isclose(a, b, rel_tol=relative, abs_tol=relative) or (math.isnan(a) and math.isnan(b))
 
 
 def compare_tables(name: str, left: pa.Table, right: pa.Table, relative: float = 1e-9) -> TableDiff:
@@ -62,18 +62,52 @@ def compare_tables(name: str, left: pa.Table, right: pa.Table, relative: float =
 
 
 def _row_differences(left: pa.Table, right: pa.Table, key: tuple[str, ...], relative: float) -> list[str]:
-    """Value by value, rows matched on the key; floats within ``relative``."""
+    """Value by value, rows matched on the key; floats within ``relative``; the first differing row each."""
     order = [(column, "ascending") for column in key]
     left, right = left.sort_by(order), right.sort_by(order)
     problems = []
     for column in left.column_names:
-        a, b = left.column(column).to_pylist(), right.column(column).to_pylist()
-        floating = pa.types.is_floating(left.column(column).type)
-        for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            same = (x is None and y is None) or (
-                x is not None and y is not None and (_close(x, y, relative) if floating else x == y)
-            )
-            if not same:
-                problems.append(f"{column}: row {index} {x!r} != {y!r}")
-                break
+        a, b = left.column(column), right.column(column)
+        index = _first_difference(a, b, relative)
+        if index is not None:
+            problems.append(f"{column}: row {index} {a[index].as_py()!r} != {b[index].as_py()!r}")
     return problems
+
+
+def _first_difference(a: pa.ChunkedArray, b: pa.ChunkedArray, relative: float) -> int | None:
+    """The first row where two aligned columns differ (null only matches null), or None."""
+    same = _same_values(a, b, relative)
+    if same is None:
+        return _first_difference_in_python(a, b, relative)
+    matched = pc.or_(pc.and_(a.is_null(), b.is_null()), pc.fill_null(same, False))
+    index = pc.index(matched, False).as_py()
+    return None if index < 0 else int(index)
+
+
+def _same_values(a: pa.ChunkedArray, b: pa.ChunkedArray, relative: float) -> pa.ChunkedArray | None:
+    """Elementwise equality, null where either side is null; None where Arrow cannot compare the two
+    (the engines typed the column differently, or a nested type, which has no compute kernel)."""
+    if a.type != b.type:
+        return None
+    if pa.types.is_floating(a.type):
+        # math.isclose: |a - b| <= max(relative * max(|a|, |b|), relative); equal infinities and NaN == NaN
+        scale = pc.max_element_wise(pc.abs(a), pc.abs(b))
+        tolerance = pc.max_element_wise(pc.multiply(scale, relative), relative)
+        close = pc.less_equal(pc.abs(pc.subtract(a, b)), tolerance)
+        return pc.or_(pc.or_(close, pc.equal(a, b)), pc.and_(pc.is_nan(a), pc.is_nan(b)))
+    try:
+        return pc.equal(a, b)
+    except pa.ArrowNotImplementedError:
+        return None
+
+
+def _first_difference_in_python(a: pa.ChunkedArray, b: pa.ChunkedArray, relative: float) -> int | None:
+    """The same test value by value (slow: only for what Arrow cannot compare)."""
+    floating = pa.types.is_floating(a.type)
+    for index, (x, y) in enumerate(zip(a.to_pylist(), b.to_pylist(), strict=True)):
+        same = (x is None and y is None) or (
+            x is not None and y is not None and (_close(x, y, relative) if floating else x == y)
+        )
+        if not same:
+            return index
+    return None
