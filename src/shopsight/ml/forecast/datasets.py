@@ -234,16 +234,33 @@ def _groups(raw: Any, id_col: str, group_col: str, path: Path) -> Any:
 
 
 def _typed(frame: Any, path: Path) -> Any:
+    """Text ids, datetime times and numeric targets; the first bad or repeated row is an error naming it."""
     frame = frame.astype({"unique_id": str})
+    raw = frame.copy()
     frame["y"] = pd.to_numeric(frame["y"], errors="coerce")
     frame["ds"] = pd.to_datetime(frame["ds"], errors="coerce")
-    bad = frame["ds"].isna() | frame["y"].isna()
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # the header is line 1
-        raise ForecastDataError(f"{path.name} line {first}: the time or the target is not a valid value")
-    if frame.duplicated(["unique_id", "ds"]).any():
-        raise ForecastDataError(f"{path.name} has several rows for the same series and time")
+    for column, what in (("ds", "time"), ("y", "target")):
+        bad = np.flatnonzero(frame[column].isna().to_numpy())
+        if bad.size:
+            value = raw[column].iloc[bad[0]]
+            shown = "empty" if pd.isna(value) else repr(str(value))
+            raise ForecastDataError(f"{path.name} line {_line(bad[0])}: the {what} is not valid ({shown})")
+    repeated = np.flatnonzero(frame.duplicated(["unique_id", "ds"], keep=False).to_numpy())
+    if repeated.size:
+        first = frame.iloc[repeated[0]]
+        same = frame.iloc[repeated]
+        also_first = (same["unique_id"] == first["unique_id"]) & (same["ds"] == first["ds"])
+        lines = [_line(i) for i in repeated[also_first.to_numpy()]]
+        raise ForecastDataError(
+            f"{path.name} lines {', '.join(map(str, lines))}: several rows for series {first['unique_id']} "
+            f"at {raw['ds'].iloc[repeated[0]]}"
+        )
     return frame.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def _line(row: int) -> int:
+    """A data row's line in the file: the header is line 1."""
+    return int(row) + 2
 
 
 def _check_regular(frame: Any, freq: str) -> Any:
