@@ -170,25 +170,34 @@ def register(app: typer.Typer) -> None:
                 f"lake: {result.written} new records in {result.files} files\n"
                 f"warehouse: {warehouse}\n"
                 f"plan: {plan}\n"
-                f"entity files: {demo_dir}\n\n"
-                f"WRITE_KEY={write_key}\n"
-                f"curl -u \"$WRITE_KEY:\" -H 'Content-Type: application/json' {base_url}/v1/track \\\n"
-                '  -d \'{"userId":"u1","event":"Order Completed","properties":{"order_id":"o1",'
-                '"revenue":42.5}}\'\n'
-                f".venv/bin/shopsight --home {home} lake compact\n"
-                f".venv/bin/shopsight --home {home} lake ls\n"
-                f".venv/bin/shopsight --home {home} kpi show --metric orders,revenue,aov,conversion_rate "
-                "--grain month\n"
-                f"API docs: {base_url}/docs   health: {base_url}/health\n"
-                f"demo login (analyst): {login}  password: {password}",
+                f"entity files: {demo_dir}\n"
+                f"API docs: {base_url}/docs\nhealth: {base_url}/health",
                 title="ShopSight is running",
             )
         )
-        # Last, outside the panel, so the URL and password are never wrapped and easy to copy.
-        console.print(f"Dashboard: {base_url}  login: {login} / {password}", soft_wrap=True)
+        # Outside the panel and never wrapped, so each command and the password copy as one line (a
+        # wrapped curl command would carry a line break into its JSON body).
+        for line in _next_steps(base_url, write_key, home):
+            console.print(line, soft_wrap=True, highlight=False, markup=False)
+        console.print(f"Dashboard: {base_url}  demo login (analyst): {login} / {password}", soft_wrap=True)
         if serve:
             thread.join()
         else:
             server.should_exit = True
             thread.join()
         platform.close()
+
+
+def _next_steps(base_url: str, write_key: str, home: Path) -> list[str]:
+    """Commands to try next: send an event, then see it in the lake and in the KPIs."""
+    event = '{"userId":"u1","event":"Order Completed","properties":{"order_id":"o1","revenue":42.5}}'
+    shopsight = f".venv/bin/shopsight --home {home}"
+    return [
+        "",
+        f"WRITE_KEY={write_key}",
+        f"curl -u \"$WRITE_KEY:\" -H 'Content-Type: application/json' {base_url}/v1/track -d '{event}'",
+        f"{shopsight} lake compact",
+        f"{shopsight} lake ls",
+        f"{shopsight} kpi show --metric orders,revenue,aov,conversion_rate --grain month",
+        "",
+    ]

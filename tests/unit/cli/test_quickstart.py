@@ -27,6 +27,7 @@ def test_quickstart_loads_the_demo_into_the_lake_with_no_rejects(tmp_path: Path)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert " 0 rejected" in result.output
+    _assert_next_steps_copy_as_one_line_each(result.output)
     assert "warehouse: version" in result.output  # the warehouse is built, so KPIs answer straight away
     kpis = CliRunner().invoke(app, ["--home", str(tmp_path), "kpi", "show", "--metric", "orders,revenue",
                                     "--grain", "month", "--format", "json"])  # fmt: skip
@@ -50,3 +51,14 @@ def test_quickstart_loads_the_demo_into_the_lake_with_no_rejects(tmp_path: Path)
     finally:
         platform.close()
     assert (tmp_path / "demo" / "write_key").stat().st_mode & 0o777 == 0o600
+
+
+def _assert_next_steps_copy_as_one_line_each(output: str) -> None:
+    """The printed commands are not wrapped at the terminal's width: pasted, each runs as printed."""
+    lines = output.splitlines()
+    curl = next(line for line in lines if line.startswith("curl "))
+    body = curl.split(" -d ", 1)[1]
+    assert orjson.loads(body.strip("'"))["event"] == "Order Completed"
+    assert any(line.startswith("WRITE_KEY=ss_") for line in lines)
+    kpi = next(line for line in lines if " kpi show " in line)
+    assert kpi.startswith(".venv/bin/shopsight --home ") and kpi.endswith("--grain month")
