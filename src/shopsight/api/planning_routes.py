@@ -12,7 +12,6 @@ location's demand, like the KPIs a scoped caller cannot read unsliced.
 
 from __future__ import annotations
 
-import math
 import threading
 from datetime import date
 from typing import Annotated, Any
@@ -48,6 +47,7 @@ from shopsight.api.planning_models import (
     StockRiskPage,
 )
 from shopsight.api.scoping import Kind, ScopeIds, audience, row_scope
+from shopsight.ml.planning.names import add_up
 from shopsight.ml.planning.store import PLAN_TABLES, NoPlan, PlanInfo, PlanStore, plans_dir
 from shopsight.platform import Platform
 from shopsight.security.policy import Action, Resource
@@ -59,10 +59,9 @@ SortSpec = Annotated[
     str | None, Query(max_length=200, description="Comma-separated columns, '-' for descending.")
 ]
 Filter = Annotated[str | None, Query(max_length=200, description="Exact value.")]
-LEVELS = (80, 95)
 INTERVAL_NOTE = (
     "80% and 95% intervals: split conformal from the chosen model's backtest errors; "
-    "several locations add up with independent errors"
+    "for several locations their half-widths add up"
 )
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -167,20 +166,11 @@ def page_of(
 
 
 def combined(points: list[dict[str, Any]]) -> list[ForecastPoint]:
-    """Per day the sum of the locations' forecasts; interval half-widths add as independent errors."""
+    """Per day the locations' forecasts added up (``add_up``: means and interval half-widths summed)."""
     by_day: dict[date, list[dict[str, Any]]] = {}
     for point in points:
         by_day.setdefault(point["ds"], []).append(point)
-    answer = []
-    for day in sorted(by_day):
-        rows = by_day[day]
-        mean = sum(r["mean"] for r in rows)
-        widths = {level: math.sqrt(sum((r[f"hi{level}"] - r["mean"]) ** 2 for r in rows)) for level in LEVELS}
-        bounds = {f"lo{k}": max(mean - w, 0.0) for k, w in widths.items()} | {
-            f"hi{k}": mean + w for k, w in widths.items()
-        }
-        answer.append(ForecastPoint(ds=day, mean=mean, **bounds))
-    return answer
+    return [ForecastPoint(ds=day, **add_up(by_day[day])) for day in sorted(by_day)]
 
 
 def _daily_units(rows: list[dict[str, Any]]) -> list[ActualPoint]:

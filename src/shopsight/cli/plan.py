@@ -7,6 +7,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
+import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -127,6 +128,57 @@ def run_command(
         typer.echo(info.model_dump_json(indent=2))
     else:
         console.print(summary_table(info))
+
+
+class IntervalDataset(StrEnum):
+    """Real demand ``plan evaluate`` can replay."""
+
+    online_retail = "online-retail"
+
+
+@plan_app.command("evaluate")
+def evaluate_command(
+    dataset: Annotated[IntervalDataset, typer.Option(help="Real demand to forecast and score.")],
+    skus: Annotated[
+        int, typer.Option(min=10, max=4000, help="SKUs with the most units before the first cutoff.")
+    ] = 600,
+    locations: Annotated[
+        int, typer.Option(min=2, max=5, help="2: UK and export; 5: UK, Ireland, Germany, France, other.")
+    ] = 2,
+    cutoffs: Annotated[
+        int, typer.Option(min=1, max=8, help="Rolling forecast origins, one horizon apart.")
+    ] = 4,
+    horizon: Annotated[int, typer.Option(min=7, max=56, help="Days forecast from each cutoff.")] = 28,
+    output: Annotated[PlanFormat, typer.Option("--format", help="table or json.")] = PlanFormat.table,
+) -> None:
+    """Score the plan's 80% / 95% daily intervals on real demand: coverage and interval score per SKU x
+    location and for every location of a product together (as the API and dashboard add them up)."""
+    from shopsight.ml.forecast.datasets import ForecastDataError
+    from shopsight.ml.planning.evaluate import IntervalSetup, evaluate_intervals
+    from shopsight.ml.recommend.datasets import datasets_dir
+
+    if locations not in (2, 5):
+        fail("--locations is 2 (UK, export) or 5 (UK, Ireland, Germany, France, other)")
+    setup = IntervalSetup(skus=skus, locations=locations, cutoffs=cutoffs, horizon=horizon)
+    try:
+        with console.status(f"forecasting {skus} SKUs x {locations} locations from {cutoffs} cutoffs"):
+            scores = evaluate_intervals(datasets_dir(), setup)
+    except ForecastDataError as error:
+        fail(str(error))
+    if output is PlanFormat.json:
+        typer.echo(orjson.dumps([score.model_dump() for score in scores], option=orjson.OPT_INDENT_2))
+        return
+    table = Table(title=f"Plan intervals on {dataset.value}, {cutoffs} x {horizon} days after each cutoff")
+    headers = {
+        "scope": "scope", "series": "series", "points": "days", "coverage80": "cov80",
+        "coverage95": "cov95", "interval_score80": "score80", "interval_score95": "score95",
+    }  # fmt: skip
+    for key, header in headers.items():
+        table.add_column(header, justify="left" if key == "scope" else "right", no_wrap=True)
+    for score in scores:
+        table.add_row(*(str(getattr(score, key)) for key in headers))
+    console.print(table)
+    console.print("cov: share of days inside the interval (goal 0.80 / 0.95); score: lower is better")
 
 
 def register(app: typer.Typer) -> None:

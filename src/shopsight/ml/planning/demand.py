@@ -25,9 +25,9 @@ from shopsight.ml.forecast.evaluate import window_scales, with_window
 from shopsight.ml.forecast.models import BacktestPlan, ModelError, applicable, check_names, statistical_model
 from shopsight.ml.planning.inputs import PlanDataError
 from shopsight.ml.planning.names import CANDIDATES as CANDIDATES
+from shopsight.ml.planning.names import LEVELS
 
 FALLBACK = "historic_average"  # every day's mean so far: the long-run rate of a sparse series' sales
-LEVELS = (80, 95)
 SEASON = 7
 FREQ = "D"
 
