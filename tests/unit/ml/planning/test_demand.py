@@ -12,6 +12,7 @@ from shopsight.ml.planning.demand import (
     DemandSetup,
     backtest_horizon,
     candidate_names,
+    conformal_quantile,
     forecast_demand,
 )
 from shopsight.ml.planning.inputs import PlanDataError
@@ -74,3 +75,14 @@ def test_only_statsforecast_candidates() -> None:
         candidate_names(("lightgbm",))
     with pytest.raises(ModelError, match="unknown model"):
         candidate_names(("prophet",))
+
+
+def test_conformal_quantile_is_the_finite_sample_rank() -> None:
+    """The ceil((n + 1) level)-th smallest score, else the largest; a short history's 95% is wider."""
+    assert conformal_quantile(pd.Series(np.arange(1.0, 100.0)), 0.8) == 80.0  # ceil(100 * 0.8)
+    assert conformal_quantile(pd.Series(np.arange(1.0, 10.0)), 0.8) == 8.0  # ceil(10 * 0.8)
+    assert conformal_quantile(pd.Series(np.arange(1.0, 10.0)), 0.95) == 9.0  # rank 10 of 9: the largest
+    # 30 scores, mostly tied, as a month of demo sales gives: interpolation made 80% and 95% equal.
+    tied = pd.Series([0.31] * 8 + [0.5] * 6 + [0.67] * 15 + [12.0])
+    assert tied.quantile(0.8) == tied.quantile(0.95) == 0.67
+    assert (conformal_quantile(tied, 0.8), conformal_quantile(tied, 0.95)) == (0.67, 12.0)
