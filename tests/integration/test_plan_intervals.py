@@ -40,8 +40,12 @@ def test_intervals_cover_real_demand_per_location_and_added_up(
         assert 0.72 <= scores["coverage80"] <= 0.88
         assert scores["coverage80"] < scores["coverage95"] <= 0.99
         assert scores["interval_score80"] > 0
+        assert scores["rmse"] >= scores["mae"] > 0 and scores["wape"] > 0 and -0.5 < scores["bias"] < 0.5
 
 
-def test_only_the_two_location_splits_exist() -> None:
-    result = CliRunner().invoke(app, ["plan", "evaluate", "--dataset", "online-retail", "--locations", "3"])
+def test_only_the_two_location_splits_and_known_models_are_taken() -> None:
+    evaluate = ["plan", "evaluate", "--dataset", "online-retail"]
+    result = CliRunner().invoke(app, [*evaluate, "--locations", "3"])
     assert result.exit_code == 2 and "--locations is 2" in result.output
+    unknown = CliRunner().invoke(app, [*evaluate, "--models", "prophet"])
+    assert unknown.exit_code == 2 and "unknown model prophet" in unknown.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -149,17 +149,28 @@ def evaluate_command(
         int, typer.Option(min=1, max=8, help="Rolling forecast origins, one horizon apart.")
     ] = 4,
     horizon: Annotated[int, typer.Option(min=7, max=56, help="Days forecast from each cutoff.")] = 28,
+    models: Annotated[
+        str | None, typer.Option(help=f"Comma-separated candidates (default {','.join(CANDIDATES)}).")
+    ] = None,
     output: Annotated[PlanFormat, typer.Option("--format", help="table or json.")] = PlanFormat.table,
 ) -> None:
-    """Score the plan's 80% / 95% daily intervals on real demand: coverage and interval score per SKU x
-    location and for every location of a product together (as the API and dashboard add them up)."""
+    """Score the plan's daily forecasts on real demand, per SKU x location and for every location of a
+    product together (as the API and dashboard add them up): 80% / 95% interval coverage and interval
+    score, and RMSE, MAE, WAPE and bias of the forecast."""
     from shopsight.ml.forecast.datasets import ForecastDataError
+    from shopsight.ml.planning.demand import candidate_names
     from shopsight.ml.planning.evaluate import IntervalSetup, evaluate_intervals
     from shopsight.ml.recommend.datasets import datasets_dir
 
     if locations not in (2, 5):
         fail("--locations is 2 (UK, export) or 5 (UK, Ireland, Germany, France, other)")
-    setup = IntervalSetup(skus=skus, locations=locations, cutoffs=cutoffs, horizon=horizon)
+    try:  # a wrong model name is refused before the data is read
+        candidates = tuple(candidate_names(_models(models)))
+    except ShopSightError as error:
+        fail(str(error))
+    setup = IntervalSetup(
+        skus=skus, locations=locations, cutoffs=cutoffs, horizon=horizon, models=candidates
+    )  # fmt: skip
     try:
         with console.status(f"forecasting {skus} SKUs x {locations} locations from {cutoffs} cutoffs"):
             scores = evaluate_intervals(datasets_dir(), setup)
@@ -168,17 +179,24 @@ def evaluate_command(
     if output is PlanFormat.json:
         typer.echo(orjson.dumps([score.model_dump() for score in scores], option=orjson.OPT_INDENT_2))
         return
-    table = Table(title=f"Plan intervals on {dataset.value}, {cutoffs} x {horizon} days after each cutoff")
-    headers = {
+    title = f"on {dataset.value}, {cutoffs} x {horizon} days after each cutoff"
+    intervals = {
         "scope": "scope", "series": "series", "points": "days", "coverage80": "cov80",
         "coverage95": "cov95", "interval_score80": "score80", "interval_score95": "score95",
     }  # fmt: skip
+    console.print(_score_table(f"Plan intervals {title}", intervals, scores))
+    console.print("cov: share of days inside the interval (goal 0.80 / 0.95); score: lower is better")
+    point = {"scope": "scope", "rmse": "rmse", "mae": "mae", "wape": "wape", "bias": "bias"}
+    console.print(_score_table(f"Plan forecasts {title}", point, scores))
+
+
+def _score_table(title: str, headers: dict[str, str], scores: list[Any]) -> Table:
+    table = Table(title=title)
     for key, header in headers.items():
         table.add_column(header, justify="left" if key == "scope" else "right", no_wrap=True)
     for score in scores:
         table.add_row(*(str(getattr(score, key)) for key in headers))
-    console.print(table)
-    console.print("cov: share of days inside the interval (goal 0.80 / 0.95); score: lower is better")
+    return table
 
 
 def register(app: typer.Typer) -> None:

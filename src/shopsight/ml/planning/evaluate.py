@@ -1,9 +1,10 @@
-"""How well the plan's 80% / 95% intervals cover real demand: ``shopsight plan evaluate``.
+"""How good the plan's daily forecasts and 80% / 95% intervals are on real demand (``plan evaluate``).
 
 The plan's forecasting step (``demand.forecast_demand``, unchanged) runs on real online-retail daily units
 per SKU x location, from rolling cutoffs; the next ``horizon`` days are the test. Scored per series and
 for every location of a product together (``names.add_up``, the rule the API and dashboard use): coverage
-and the interval (Winkler) score, ``width + (2 / alpha) * distance outside``, lower is better.
+and the interval (Winkler) score, ``width + (2 / alpha) * distance outside``, lower is better; and the
+point forecast's RMSE (what the plan chooses models by), MAE, WAPE and bias (forecast over actual, - 1).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 
 from shopsight.ml.forecast.datasets import retail_sales
 from shopsight.ml.planning.demand import DemandSetup, forecast_demand
-from shopsight.ml.planning.names import LEVELS, add_up
+from shopsight.ml.planning.names import CANDIDATES, LEVELS, add_up
 
 HOME = "United Kingdom"
 # Locations for online-retail: where an order ships to stands in for the warehouse that serves it.
@@ -37,10 +38,11 @@ class IntervalSetup:
     locations: int = 2
     cutoffs: int = 4
     horizon: int = 28
+    models: tuple[str, ...] = CANDIDATES
 
 
 class IntervalScore(BaseModel):
-    """Coverage and interval score of one level of aggregation."""
+    """Interval coverage and score, and point-forecast errors, of one level of aggregation."""
 
     scope: str  # "per location" or "every location together"
     series: int
@@ -49,6 +51,10 @@ class IntervalScore(BaseModel):
     coverage95: float
     interval_score80: float
     interval_score95: float
+    rmse: float
+    mae: float
+    wape: float
+    bias: float
 
 
 def evaluate_intervals(datasets: Path, setup: IntervalSetup) -> list[IntervalScore]:
@@ -60,7 +66,8 @@ def evaluate_intervals(datasets: Path, setup: IntervalSetup) -> list[IntervalSco
         cutoff = end - pd.Timedelta(days=setup.horizon * back)
         history = frame[frame["ds"] <= cutoff]
         history = history[history.groupby("unique_id")["ds"].transform("size") >= MIN_HISTORY]
-        forecasts = forecast_demand(history, DemandSetup(horizon=setup.horizon)).forecasts
+        demand_setup = DemandSetup(horizon=setup.horizon, models=setup.models)
+        forecasts = forecast_demand(history, demand_setup).forecasts
         scored.append(forecasts.merge(frame, on=["unique_id", "ds"]).assign(cutoff=cutoff))
     per_location = pd.concat(scored, ignore_index=True)
     per_location["sku"] = per_location["unique_id"].str.split("/").str[0]
@@ -106,6 +113,12 @@ def _score(scope: str, frame: Any) -> IntervalScore:
         outside = np.maximum(low - actual, 0.0) + np.maximum(actual - high, 0.0)
         scores[f"coverage{level}"] = round(float(np.mean((actual >= low) & (actual <= high))), 3)
         scores[f"interval_score{level}"] = round(float(np.mean(high - low + 2 / alpha * outside)), 2)
+    error = frame["mean"].to_numpy(dtype=float) - actual
+    total = float(actual.sum())
+    scores |= {
+        "rmse": round(float(np.sqrt(np.mean(error**2))), 3), "mae": round(float(np.mean(np.abs(error))), 3),
+        "wape": round(float(np.abs(error).sum()) / total, 3), "bias": round(float(error.sum()) / total, 3),
+    }  # fmt: skip
     return IntervalScore(
         scope=scope, series=int(frame["unique_id"].nunique()), points=len(frame), **scores
     )  # fmt: skip
