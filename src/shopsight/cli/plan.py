@@ -130,7 +130,7 @@ def run_command(
         console.print(summary_table(info))
 
 
-class IntervalDataset(StrEnum):
+class EvaluationDataset(StrEnum):
     """Real demand ``plan evaluate`` can replay."""
 
     online_retail = "online-retail"
@@ -138,7 +138,7 @@ class IntervalDataset(StrEnum):
 
 @plan_app.command("evaluate")
 def evaluate_command(
-    dataset: Annotated[IntervalDataset, typer.Option(help="Real demand to forecast and score.")],
+    dataset: Annotated[EvaluationDataset, typer.Option(help="Real demand to forecast and score.")],
     skus: Annotated[
         int, typer.Option(min=10, max=4000, help="SKUs with the most units before the first cutoff.")
     ] = 600,
@@ -159,7 +159,7 @@ def evaluate_command(
     score, and RMSE, MAE, WAPE and bias of the forecast."""
     from shopsight.ml.forecast.datasets import ForecastDataError
     from shopsight.ml.planning.demand import candidate_names
-    from shopsight.ml.planning.evaluate import IntervalSetup, evaluate_intervals
+    from shopsight.ml.planning.evaluate import EvaluationSetup, evaluate_plan
     from shopsight.ml.recommend.datasets import datasets_dir
 
     if locations not in (2, 5):
@@ -168,12 +168,12 @@ def evaluate_command(
         candidates = tuple(candidate_names(_models(models)))
     except ShopSightError as error:
         fail(str(error))
-    setup = IntervalSetup(
+    setup = EvaluationSetup(
         skus=skus, locations=locations, cutoffs=cutoffs, horizon=horizon, models=candidates
     )  # fmt: skip
     try:
         with console.status(f"forecasting {skus} SKUs x {locations} locations from {cutoffs} cutoffs"):
-            scores = evaluate_intervals(datasets_dir(), setup)
+            scores = evaluate_plan(datasets_dir(), setup)
     except ForecastDataError as error:
         fail(str(error))
     if output is PlanFormat.json:

@@ -236,7 +236,7 @@ def _groups(raw: Any, id_col: str, group_col: str, path: Path) -> Any:
 def _typed(frame: Any, path: Path) -> Any:
     """Text ids, datetime times and numeric targets; the first bad or repeated row is an error naming it."""
     frame = frame.astype({"unique_id": str})
-    raw = frame.copy()
+    raw = {"ds": frame["ds"], "y": frame["y"]}  # the file's text, for the error message (no copy)
     frame["y"] = pd.to_numeric(frame["y"], errors="coerce")
     frame["ds"] = pd.to_datetime(frame["ds"], errors="coerce")
     for column, what in (("ds", "time"), ("y", "target")):

@@ -31,7 +31,7 @@ MIN_HISTORY = 60  # days a series needs before a cutoff to be forecast
 
 
 @dataclass(frozen=True)
-class IntervalSetup:
+class EvaluationSetup:
     """What to evaluate: how many SKUs (most units before the first cutoff), locations and cutoffs."""
 
     skus: int = 600
@@ -41,7 +41,7 @@ class IntervalSetup:
     models: tuple[str, ...] = CANDIDATES
 
 
-class IntervalScore(BaseModel):
+class PlanScore(BaseModel):
     """Interval coverage and score, and point-forecast errors, of one level of aggregation."""
 
     scope: str  # "per location" or "every location together"
@@ -57,7 +57,7 @@ class IntervalScore(BaseModel):
     bias: float
 
 
-def evaluate_intervals(datasets: Path, setup: IntervalSetup) -> list[IntervalScore]:
+def evaluate_plan(datasets: Path, setup: EvaluationSetup) -> list[PlanScore]:
     """Forecast from each cutoff with the plan's defaults; score against the days after it."""
     frame = _series(retail_sales(datasets), setup)
     end = frame["ds"].max()
@@ -74,7 +74,7 @@ def evaluate_intervals(datasets: Path, setup: IntervalSetup) -> list[IntervalSco
     return [_score("per location", per_location), _score("every location together", _together(per_location))]
 
 
-def _series(sales: Any, setup: IntervalSetup) -> Any:
+def _series(sales: Any, setup: EvaluationSetup) -> Any:
     """Daily net units (floored at 0) per SKU x location, zero-filled from the first sale to the end."""
     names = LOCATIONS[setup.locations]
     rest = "export" if setup.locations == 2 else "other"
@@ -104,7 +104,7 @@ def _together(per_location: Any) -> Any:
     return pd.DataFrame(rows)
 
 
-def _score(scope: str, frame: Any) -> IntervalScore:
+def _score(scope: str, frame: Any) -> PlanScore:
     actual = frame["y"].to_numpy(dtype=float)
     scores: dict[str, float] = {}
     for level in LEVELS:
@@ -119,6 +119,6 @@ def _score(scope: str, frame: Any) -> IntervalScore:
         "rmse": round(float(np.sqrt(np.mean(error**2))), 3), "mae": round(float(np.mean(np.abs(error))), 3),
         "wape": round(float(np.abs(error).sum()) / total, 3), "bias": round(float(error.sum()) / total, 3),
     }  # fmt: skip
-    return IntervalScore(
+    return PlanScore(
         scope=scope, series=int(frame["unique_id"].nunique()), points=len(frame), **scores
     )  # fmt: skip
